@@ -1,0 +1,155 @@
+"""The one error tree of keyfob.
+
+Every failure keyfob reports is a :class:`KeyfobError` subclass with a stable snake_case
+``code`` (part of the public API: clients switch on it) and an HTTP ``status`` that the server
+maps once, in :mod:`keyfob.server.errors`, to ``{"error": code, "message": sentence}``.
+The core raises these too; it just never looks at ``status``.
+"""
+
+from __future__ import annotations
+
+
+class KeyfobError(Exception):
+    """Base class: a failure with a stable ``code`` and a human-readable sentence."""
+
+    code: str = "keyfob_error"
+    status: int = 400
+    default_message: str = "The request could not be processed."
+
+    def __init__(self, message: str | None = None, *, code: str | None = None) -> None:
+        self.message = message or self.default_message
+        if code is not None:
+            self.code = code
+        super().__init__(self.message)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
+
+
+class InvalidRequest(KeyfobError):
+    """The request is malformed: a missing field, a wrong type, an unknown chain."""
+
+    code = "invalid_request"
+    status = 422
+    default_message = "The request is malformed."
+
+
+class InvalidMessage(KeyfobError):
+    """A sign-in message does not follow its grammar (EIP-4361, SIWS or keyfob's Nimiq layout)."""
+
+    code = "invalid_message"
+    status = 400
+    default_message = "The sign-in message is malformed."
+
+
+class MessageMismatch(KeyfobError):
+    """A well-formed sign-in message that is not for us: domain, URI, chain id or version."""
+
+    code = "message_mismatch"
+    status = 401
+    default_message = "The sign-in message was not made for this server."
+
+
+class MessageExpired(KeyfobError):
+    """A sign-in message outside its validity window (expiration time, not before, issued at)."""
+
+    code = "message_expired"
+    status = 401
+    default_message = "The sign-in message has expired or is not valid yet."
+
+
+class InvalidSignature(KeyfobError):
+    """A signature that is malformed or does not verify for the claimed key or address."""
+
+    code = "invalid_signature"
+    status = 401
+    default_message = "The signature does not verify."
+
+
+class InvalidNonce(KeyfobError):
+    """A nonce or challenge that is unknown, expired, already used or not bound to this request."""
+
+    code = "invalid_nonce"
+    status = 401
+    default_message = "The nonce is unknown, expired or already used."
+
+
+class InvalidToken(KeyfobError):
+    """A bearer or refresh token that is malformed, expired, revoked or of the wrong kind."""
+
+    code = "invalid_token"
+    status = 401
+    default_message = "The token is invalid or expired."
+
+
+class TokenRevoked(InvalidToken):
+    """A token that was valid but has been revoked (logout, family revocation)."""
+
+    code = "token_revoked"
+    default_message = "The token has been revoked."
+
+
+class RefreshTokenReused(InvalidToken):
+    """A rotated refresh token presented again: its whole family is revoked."""
+
+    code = "refresh_token_reused"
+    default_message = (
+        "This refresh token was already used; every token of this session has been revoked."
+    )
+
+
+class RefreshTokenSuperseded(InvalidToken):
+    """The immediate predecessor presented within the grace period: refused, nothing revoked."""
+
+    code = "refresh_token_superseded"
+    default_message = (
+        "This refresh token was just rotated by another request; use the newer refresh token."
+    )
+
+
+class InvalidSessionKey(KeyfobError):
+    """A session key that is malformed, unknown, expired, revoked or whose proof is stale."""
+
+    code = "invalid_session_key"
+    status = 401
+    default_message = "The session key is unknown, expired or revoked."
+
+
+class Forbidden(KeyfobError):
+    """Authenticated, but not allowed to do this."""
+
+    code = "forbidden"
+    status = 403
+    default_message = "You are not allowed to do this."
+
+
+class NotFound(KeyfobError):
+    """The thing asked for does not exist (or is not yours)."""
+
+    code = "not_found"
+    status = 404
+    default_message = "Not found."
+
+
+class PayloadTooLarge(KeyfobError):
+    """The request body is over the limit."""
+
+    code = "payload_too_large"
+    status = 413
+    default_message = "The request body is too large."
+
+
+class RateLimited(KeyfobError):
+    """Too many requests from one client in a short time."""
+
+    code = "rate_limited"
+    status = 429
+    default_message = "Too many requests; slow down and try again shortly."
+
+
+class ConfigurationError(KeyfobError):
+    """keyfob is misconfigured (a bad setting, a missing key); raised at start-up, not per request."""
+
+    code = "configuration_error"
+    status = 500
+    default_message = "keyfob is misconfigured."
