@@ -1,0 +1,1 @@
+"""keyfob's ASGI server: thin routes over :mod:`keyfob.core` and :mod:`keyfob.store`."""

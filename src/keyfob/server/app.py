@@ -1,0 +1,85 @@
+"""The ASGI application: ``create_app(settings)``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+from fastapi import FastAPI
+
+from keyfob import __version__
+from keyfob.server import challenge, login, me, nonce, refresh, session_keys
+from keyfob.server.errors import install_error_handlers
+from keyfob.server.keyring import Keyring
+from keyfob.server.middleware import BodyLimitMiddleware, RateLimitMiddleware
+from keyfob.server.runtime import Runtime, utc_now
+from keyfob.server.settings import Settings
+from keyfob.store import Store
+from keyfob.store.migrate import migrate
+
+log = logging.getLogger("keyfob")
+
+DESCRIPTION = (
+    "Sign in by proving you hold a key (an Ethereum, Nimiq or Solana wallet); get JWTs. "
+    'Errors are always `{"error": code, "message": sentence}`.'
+)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    run_migrations: bool = True,
+    clock: Callable[[], datetime] = utc_now,
+) -> FastAPI:
+    """Build the keyfob server; its lifespan migrates the database and loads the keys."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        secret_key = settings.resolved_secret_key()
+        url = settings.resolved_database_url
+        if run_migrations:
+            await migrate(url)
+        store = Store.from_url(url)
+        keyring = Keyring(
+            store,
+            algorithm=settings.token_algorithm,
+            secret_key=secret_key,
+            access_ttl=settings.access_token_ttl,
+        )
+        await keyring.load(now=clock())
+        app.state.runtime = Runtime(
+            settings=settings, store=store, keyring=keyring, secret_key=secret_key, clock=clock
+        )
+        log.info("keyfob %s serving %s", __version__, settings.public_url)
+        try:
+            yield
+        finally:
+            await store.close()
+
+    app = FastAPI(
+        title="keyfob",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    install_error_handlers(app)
+    for module in (nonce, login, challenge, refresh, session_keys, me):
+        app.include_router(module.router)
+    app.add_middleware(RateLimitMiddleware, per_minute=settings.rate_limit)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    return app
+
+
+def app_factory() -> FastAPI:
+    """Entry point for ``uvicorn --factory keyfob.server.app:app_factory``."""
+    return create_app()
+
+
+def prepared_app_factory() -> FastAPI:
+    """Entry point used by ``keyfob serve``, which has already migrated the database."""
+    return create_app(run_migrations=False)

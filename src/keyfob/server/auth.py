@@ -1,0 +1,135 @@
+"""Issuing tokens for a signed-in user, and checking the Bearer token of a request."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import jwt
+from fastapi import Depends
+from starlette.requests import HTTPConnection
+
+from keyfob.core.tokens import AccessTokenClaims, issue_access_token, verify_access_token
+from keyfob.errors import Forbidden, InvalidToken, TokenRevoked
+from keyfob.server.runtime import Runtime, get_runtime
+from keyfob.server.schemas import IdentityOut, TokenResponse, UserOut
+from keyfob.store.records import IdentityRecord, SessionRecord, UserRecord
+
+
+def user_out(user: UserRecord) -> UserOut:
+    """The API view of a user."""
+    return UserOut(
+        id=user.id,
+        created_at=user.created_at,
+        last_login=user.last_login,
+        identities=[
+            IdentityOut(
+                chain=identity.kind,
+                address=identity.address,
+                public_key=identity.public_key.hex() if identity.public_key else None,
+            )
+            for identity in user.identities
+        ],
+    )
+
+
+def session_identity(user: UserRecord, session: SessionRecord) -> IdentityRecord | None:
+    """The identity a session was signed in with, if it still exists."""
+    return next((i for i in user.identities if i.id == session.identity_id), None)
+
+
+def mint_access_token(
+    runtime: Runtime, user: UserRecord, session: SessionRecord, *, amr: tuple[str, ...]
+) -> str:
+    """Sign an access token for ``user`` in ``session``."""
+    identity = session_identity(user, session)
+    token, _ = issue_access_token(
+        key=runtime.keyring.current.current,
+        issuer=runtime.settings.issuer,
+        audience=runtime.settings.audience,
+        subject=user.id,
+        session_id=session.id,
+        amr=amr,
+        chain=identity.kind if identity else None,
+        address=identity.address if identity else None,
+        now=runtime.now(),
+        ttl=runtime.settings.access_token_ttl,
+    )
+    return token
+
+
+def token_response(
+    runtime: Runtime, user: UserRecord, session: SessionRecord, refresh_token: str
+) -> TokenResponse:
+    """The body of a successful sign-in or refresh."""
+    return TokenResponse(
+        access_token=mint_access_token(runtime, user, session, amr=session.amr),
+        refresh_token=refresh_token,
+        expires_in=runtime.settings.access_token_ttl,
+        user=user_out(user),
+    )
+
+
+def _bearer_token(connection: HTTPConnection) -> str:
+    header = connection.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise InvalidToken("A Bearer access token is required in the Authorization header.")
+    return token.strip()
+
+
+async def verify_bearer(runtime: Runtime, token: str) -> AccessTokenClaims:
+    """Verify an access token of ours: signature, claims, denylist and session."""
+    now = runtime.now()
+    keys = runtime.keyring.current
+    kid = _unverified_kid(token)
+    if kid is not None and kid not in keys.by_kid:
+        keys = await runtime.keyring.refresh_if_stale(now=now, force=True)
+    claims = verify_access_token(
+        token,
+        keys=keys.by_kid,
+        expected_issuer=runtime.settings.issuer,
+        expected_audience=runtime.settings.audience,
+        now=now,
+    )
+    if await runtime.store.is_token_denied(claims.jti):
+        raise TokenRevoked("This access token was revoked by a logout.")
+    if claims.session_id is not None:
+        session = await runtime.store.get_session(claims.session_id)
+        if session is None or session.revoked_at is not None:
+            raise TokenRevoked("The session of this access token has ended.")
+    return claims
+
+
+def _unverified_kid(token: str) -> str | None:
+
+
+    try:
+        kid = jwt.get_unverified_header(token).get("kid")
+    except jwt.PyJWTError as exc:
+        raise InvalidToken("The access token is not a well-formed JWT.") from exc
+    return kid if isinstance(kid, str) else None
+
+
+async def current_claims(
+    connection: HTTPConnection, runtime: Annotated[Runtime, Depends(get_runtime)]
+) -> AccessTokenClaims:
+    """FastAPI dependency: the verified claims of the request's Bearer token."""
+    return await verify_bearer(runtime, _bearer_token(connection))
+
+
+async def current_user(
+    claims: Annotated[AccessTokenClaims, Depends(current_claims)],
+    runtime: Annotated[Runtime, Depends(get_runtime)],
+) -> UserRecord:
+    """FastAPI dependency: the signed-in user (401 if gone, 403 if disabled)."""
+    user = await runtime.store.get_user(claims.subject)
+    if user is None:
+        raise InvalidToken("The user of this access token no longer exists.")
+    if user.disabled:
+        raise Forbidden("This account is disabled.")
+    return user
+
+
+Claims = Annotated[AccessTokenClaims, Depends(current_claims)]
+CurrentUser = Annotated[UserRecord, Depends(current_user)]
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

@@ -1,0 +1,25 @@
+"""``POST /auth/challenge`` (seed 000): a short-lived JWT for Nimiq Keyguard to sign."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from keyfob.core.challenge import issue_challenge
+from keyfob.server.auth import RuntimeDep
+from keyfob.server.login import challenge_audience
+from keyfob.server.schemas import ChallengeResponse
+
+router = APIRouter(tags=["wallet sign-in"])
+
+
+@router.post("/auth/challenge", response_model=ChallengeResponse, response_model_by_alias=True)
+async def challenge(runtime: RuntimeDep) -> ChallengeResponse:
+    """Issue a single-use HS256 challenge JWT; sign it as the message of a Nimiq login."""
+    issued = issue_challenge(
+        key=runtime.challenge_key,
+        issuer=runtime.settings.issuer,
+        audience=challenge_audience(runtime),
+        now=runtime.now(),
+        ttl=runtime.settings.nonce_ttl,
+    )
+    return ChallengeResponse(challenge=issued.token, expires_at=issued.expires_at)

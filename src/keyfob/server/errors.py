@@ -1,0 +1,71 @@
+"""The one place where errors become HTTP responses: ``{"error": code, "message": sentence}``."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse
+
+from keyfob.errors import KeyfobError
+
+log = logging.getLogger("keyfob")
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+def error_response(status: int, code: str, message: str) -> JSONResponse:
+    """Build the JSON error body every keyfob error uses."""
+    headers = {"WWW-Authenticate": f'Bearer error="{code}"'} if status == 401 else None
+    return JSONResponse({"error": code, "message": message}, status_code=status, headers=headers)
+
+
+def _describe_validation(exc: RequestValidationError) -> str:
+    problems = []
+    for error in exc.errors()[:3]:
+        where = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
+        problems.append(f"{where}: {error.get('msg', 'invalid')}" if where else error.get("msg", ""))
+    return "Invalid request: " + "; ".join(problems) + "."
+
+
+async def _keyfob_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, KeyfobError)
+    if exc.status >= 500:
+        log.error("%s: %s", exc.code, exc.message)
+    return error_response(exc.status, exc.code, exc.message)
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return error_response(422, "invalid_request", _describe_validation(exc))
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    message = exc.detail if isinstance(exc.detail, str) else "The request failed."
+    return error_response(exc.status_code, code, message)
+
+
+async def _unexpected_error(_: Request, exc: Exception) -> JSONResponse:
+    log.exception("unexpected error", exc_info=exc)
+    return error_response(500, "internal_error", "keyfob hit an unexpected error; it was logged.")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the mapping above on ``app``."""
+    app.add_exception_handler(KeyfobError, _keyfob_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

@@ -1,0 +1,173 @@
+"""``POST /auth/login``: verify a signed sign-in message, consume its nonce, issue tokens."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from keyfob.core.challenge import verify_challenge
+from keyfob.core.eip4361 import verify_ethereum_sign_in
+from keyfob.core.nimiq import verify_nimiq_challenge_signature, verify_nimiq_sign_in
+from keyfob.core.nonces import verify_signed_nonce
+from keyfob.core.session_keys import SessionPublicKey, parse_session_key, thumbprint_from_resources
+from keyfob.core.signin_message import VerifiedSignIn
+from keyfob.core.solana import verify_solana_sign_in
+from keyfob.core.tokens import hash_refresh_token, new_refresh_token
+from keyfob.errors import Forbidden, InvalidNonce, InvalidRequest, InvalidSessionKey
+from keyfob.server.auth import token_response
+from keyfob.server.runtime import Runtime, get_runtime
+from keyfob.server.schemas import LoginRequest, TokenResponse
+from keyfob.store.records import SessionKeyRecord
+
+router = APIRouter(tags=["wallet sign-in"])
+
+# How far a client's clock may run ahead of ours when it writes "Issued At".
+CLOCK_SKEW = timedelta(seconds=60)
+
+
+def verify_signature(runtime: Runtime, body: LoginRequest) -> VerifiedSignIn:
+    """Run the chain's verify step with our domain, origin and chain ids as the expectations."""
+    settings = runtime.settings
+    now = runtime.now()
+    common = {"expected_domain": settings.domain, "expected_origin": settings.origin, "now": now}
+    if body.chain == "ethereum":
+        return verify_ethereum_sign_in(
+            body.message,
+            body.signature,
+            expected_chain_ids=settings.ethereum_chain_ids,
+            **common,  # type: ignore[arg-type]
+        )
+    if body.chain == "solana":
+        return verify_solana_sign_in(body.message, body.signature, **common)  # type: ignore[arg-type]
+    if body.public_key is None:
+        raise InvalidRequest("A Nimiq sign-in needs the publicKey the Hub returned.")
+    return verify_nimiq_sign_in(body.message, body.signature, body.public_key, **common)  # type: ignore[arg-type]
+
+
+def is_challenge(body: LoginRequest) -> bool:
+    """Seed 000's flow: a Nimiq signature over a challenge JWT rather than a sign-in message."""
+    return body.chain == "nimiq" and body.message.startswith("eyJ") and body.message.count(".") == 2
+
+
+async def consume_challenge(runtime: Runtime, body: LoginRequest) -> VerifiedSignIn:
+    """Check the challenge JWT, verify the Keyguard signature over it, and burn its ``jti``."""
+    if body.public_key is None:
+        raise InvalidRequest("A Nimiq sign-in needs the publicKey the Hub returned.")
+    challenge = verify_challenge(
+        body.message,
+        key=runtime.challenge_key,
+        expected_issuer=runtime.settings.issuer,
+        expected_audience=challenge_audience(runtime),
+        now=runtime.now(),
+    )
+    verified = verify_nimiq_challenge_signature(body.message, body.signature, body.public_key)
+    if not await runtime.store.mark_used(f"challenge:{challenge.jti}", expires_at=challenge.expires_at):
+        raise InvalidNonce("This challenge was already used; ask for a new one.")
+    return verified
+
+
+def challenge_audience(runtime: Runtime) -> str:
+    """Challenges carry their own audience, so they can never pass as access tokens."""
+    return f"{runtime.settings.issuer}/auth/challenge"
+
+
+async def consume_nonce(runtime: Runtime, verified: VerifiedSignIn) -> None:
+    """Burn the message's nonce atomically; refuse unknown, foreign, expired or reused ones."""
+    assert verified.message is not None
+    message = verified.message
+    now = runtime.now()
+    if runtime.settings.nonce_mode == "signed":
+        signed = verify_signed_nonce(
+            message.nonce, key=runtime.nonce_key, expected_chain=verified.chain, now=now
+        )
+        issued_at, expires_at = signed.issued_at, signed.expires_at
+        if not await runtime.store.mark_used(f"nonce:{message.nonce}", expires_at=expires_at):
+            raise InvalidNonce("This nonce was already used; ask for a new one.")
+    else:
+        record = await runtime.store.consume_nonce(message.nonce, now=now)
+        if record is None:
+            raise InvalidNonce("This nonce is unknown, expired or already used; ask for a new one.")
+        if record.chain != verified.chain:
+            raise InvalidNonce(f"This nonce was issued for {record.chain}, not {verified.chain}.")
+        if record.address is not None and record.address != verified.address:
+            raise InvalidNonce("This nonce was issued for another address.")
+        issued_at, expires_at = record.issued_at, record.expires_at
+    _check_issued_at(message.issued_at_time, issued_at=issued_at, expires_at=expires_at)
+
+
+def _check_issued_at(moment: datetime, *, issued_at: datetime, expires_at: datetime) -> None:
+    if not issued_at - CLOCK_SKEW <= moment <= expires_at:
+        raise InvalidNonce("The message's Issued At lies outside the life of its nonce.")
+
+
+def authorised_session_key(body: LoginRequest, verified: VerifiedSignIn) -> SessionPublicKey | None:
+    """The app session key the signed message authorises, which must be the one sent along."""
+    resources = verified.message.resources if verified.message else ()
+    thumbprint = thumbprint_from_resources(resources)
+    if body.session_key is None:
+        if thumbprint is not None:
+            raise InvalidSessionKey("The message authorises a session key; send it as sessionKey.")
+        return None
+    key = parse_session_key(body.session_key)
+    if thumbprint != key.thumbprint:
+        raise InvalidSessionKey(
+            "The signed message does not authorise this session key: it must carry the resource "
+            "urn:keyfob:session-key:<thumbprint>."
+        )
+    return key
+
+
+@router.post("/auth/login", response_model=TokenResponse, response_model_by_alias=True)
+async def login(
+    body: LoginRequest, runtime: Annotated[Runtime, Depends(get_runtime)]
+) -> TokenResponse:
+    """Sign in with a wallet signature; the first sign-in creates the user."""
+    if is_challenge(body):
+        verified = await consume_challenge(runtime, body)
+    else:
+        verified = verify_signature(runtime, body)
+        await consume_nonce(runtime, verified)
+    session_key = authorised_session_key(body, verified)
+    return await start_session(runtime, verified, amr=(verified.chain,), session_key=session_key)
+
+
+async def start_session(
+    runtime: Runtime,
+    verified: VerifiedSignIn,
+    *,
+    amr: tuple[str, ...],
+    session_key: SessionPublicKey | None = None,
+) -> TokenResponse:
+    """Create (or find) the user, open a session with a refresh token, and issue tokens."""
+    store, settings, now = runtime.store, runtime.settings, runtime.now()
+    user, identity = await store.sign_in_identity(
+        kind=verified.chain, address=verified.address, public_key=verified.public_key, now=now
+    )
+    if user.disabled:
+        raise Forbidden("This account is disabled.")
+    refresh_token = new_refresh_token()
+    session = await store.create_session(
+        user_id=user.id,
+        identity_id=identity.id,
+        amr=amr,
+        refresh_token_hash=hash_refresh_token(refresh_token),
+        now=now,
+        refresh_expires_at=now + timedelta(seconds=settings.refresh_token_ttl),
+    )
+    if session_key is not None:
+        await store.add_session_key(
+            SessionKeyRecord(
+                thumbprint=session_key.thumbprint,
+                user_id=user.id,
+                session_id=session.id,
+                jwk=json.dumps(session_key.jwk, separators=(",", ":")),
+                created_at=now,
+                expires_at=now + timedelta(seconds=settings.session_key_ttl),
+                last_timestamp_ms=0,
+                revoked_at=None,
+            )
+        )
+    return token_response(runtime, user, session, refresh_token)

@@ -1,0 +1,47 @@
+"""``POST /auth/refresh`` and ``POST /auth/logout``: rotating refresh tokens, ending sessions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from fastapi import APIRouter, Response
+
+from keyfob.core.tokens import hash_refresh_token, new_refresh_token
+from keyfob.errors import Forbidden, InvalidToken
+from keyfob.server.auth import Claims, RuntimeDep, token_response
+from keyfob.server.schemas import LogoutRequest, RefreshRequest, TokenResponse
+
+router = APIRouter(tags=["tokens"])
+
+
+@router.post("/auth/refresh", response_model=TokenResponse, response_model_by_alias=True)
+async def refresh(body: RefreshRequest, runtime: RuntimeDep) -> TokenResponse:
+    """Trade a refresh token for a new pair; the old one is spent (reuse revokes the session)."""
+    store, settings, now = runtime.store, runtime.settings, runtime.now()
+    new_token = new_refresh_token()
+    session = await store.rotate_refresh_token(
+        token_hash=hash_refresh_token(body.refresh_token),
+        new_token_hash=hash_refresh_token(new_token),
+        now=now,
+        new_expires_at=now + timedelta(seconds=settings.refresh_token_ttl),
+        grace=timedelta(seconds=settings.refresh_grace),
+    )
+    user = await store.get_user(session.user_id)
+    if user is None:
+        raise InvalidToken("The user of this session no longer exists.")
+    if user.disabled:
+        raise Forbidden("This account is disabled.")
+    return token_response(runtime, user, session, new_token)
+
+
+@router.post("/auth/logout", status_code=204, response_class=Response)
+async def logout(claims: Claims, runtime: RuntimeDep, body: LogoutRequest | None = None) -> None:
+    """End the session: revoke its refresh tokens and session keys, denylist this access token."""
+    store, now = runtime.store, runtime.now()
+    await store.deny_token(claims.jti, expires_at=datetime.fromtimestamp(claims.expires_at, UTC))
+    if claims.session_id is not None:
+        await store.revoke_session(claims.session_id, now=now)
+    if body is not None and body.refresh_token:
+        session = await store.session_for_refresh_token(hash_refresh_token(body.refresh_token))
+        if session is not None and session.user_id == claims.subject:
+            await store.revoke_session(session.id, now=now)

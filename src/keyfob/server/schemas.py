@@ -1,0 +1,143 @@
+"""Request and response bodies of the JSON API (camelCase on the wire, as in the seeds)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+Chain = Literal["ethereum", "nimiq", "solana"]
+
+
+class Body(BaseModel):
+    """Base: camelCase aliases, unknown fields refused, strings bounded."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", str_max_length=16384
+    )
+
+
+class NonceRequest(Body):
+    """``POST /auth/nonce``: which chain, and optionally who and which app session key."""
+
+    chain: Chain
+    address: str | None = Field(default=None, max_length=128)
+    chain_id: int | None = Field(default=None, ge=1)
+    session_key: dict[str, Any] | None = None
+
+
+class MessageFields(Body):
+    """The fields of the message, for clients (and wallets) that build it themselves."""
+
+    domain: str
+    uri: str
+    version: str
+    chain_id: str | None = None
+    nonce: str
+    issued_at: str
+    expiration_time: str
+    statement: str
+    resources: list[str]
+
+
+class NonceResponse(Body):
+    """The nonce, the full text to sign (when the address is known) and when it expires."""
+
+    nonce: str
+    message: str | None
+    expires_at: datetime
+    fields: MessageFields
+
+
+class LoginRequest(Body):
+    """``POST /auth/login``: the signed message and the signature, as the wallet gave them."""
+
+    chain: Chain
+    message: str = Field(min_length=1)
+    signature: str = Field(min_length=1, max_length=1024)
+    public_key: str | None = Field(default=None, max_length=256)
+    session_key: dict[str, Any] | None = None
+
+
+class IdentityOut(Body):
+    """One sign-in method of a user."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    chain: str
+    address: str
+    public_key: str | None = None
+
+
+class UserOut(Body):
+    """A user as the API shows it."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    id: str
+    created_at: datetime
+    last_login: datetime | None
+    identities: list[IdentityOut]
+
+
+class TokenResponse(Body):
+    """Tokens after a sign-in or a refresh."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    access_token: str
+    refresh_token: str
+    token_type: Literal["Bearer"] = "Bearer"
+    expires_in: int
+    user: UserOut
+
+
+class RefreshRequest(Body):
+    """``POST /auth/refresh``."""
+
+    refresh_token: str = Field(min_length=1, max_length=256)
+
+
+class LogoutRequest(Body):
+    """``POST /auth/logout``: optionally the refresh token of the session to end."""
+
+    refresh_token: str | None = Field(default=None, max_length=256)
+
+
+class ChallengeResponse(Body):
+    """``POST /auth/challenge`` (seed 000): a JWT to sign with Nimiq Keyguard."""
+
+    challenge: str
+    expires_at: datetime
+
+
+class SessionKeyTokenRequest(Body):
+    """``POST /auth/session-key/token``: a fresh timestamp signed by the app session key."""
+
+    thumbprint: str = Field(min_length=1, max_length=128)
+    timestamp: int = Field(ge=0)
+    signature: str = Field(min_length=1, max_length=512)
+
+
+class AccessTokenResponse(Body):
+    """A fresh access token minted for an app session key."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    access_token: str
+    token_type: Literal["Bearer"] = "Bearer"
+    expires_in: int
+
+
+class SessionKeyOut(Body):
+    """An app session key as ``GET /auth/session-keys`` lists it."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    thumbprint: str
+    jwk: dict[str, Any]
+    created_at: datetime
+    expires_at: datetime
+    last_used_at: datetime | None

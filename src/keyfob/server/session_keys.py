@@ -1,0 +1,73 @@
+"""App session keys (seed 001): fresh access tokens for a signed timestamp; list and revoke."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi import APIRouter, Response
+
+from keyfob.core.session_keys import parse_session_key, verify_session_key_proof
+from keyfob.errors import Forbidden, InvalidSessionKey, NotFound
+from keyfob.server.auth import CurrentUser, RuntimeDep, mint_access_token
+from keyfob.server.schemas import AccessTokenResponse, SessionKeyOut, SessionKeyTokenRequest
+from keyfob.store.records import SessionKeyRecord
+
+router = APIRouter(tags=["session keys"])
+
+
+@router.post(
+    "/auth/session-key/token", response_model=AccessTokenResponse, response_model_by_alias=True
+)
+async def session_key_token(body: SessionKeyTokenRequest, runtime: RuntimeDep) -> AccessTokenResponse:
+    """Mint an access token for a timestamp the session key signed within the last 30 seconds."""
+    store, now = runtime.store, runtime.now()
+    record = await store.get_session_key(body.thumbprint)
+    if record is None or record.revoked_at is not None or record.expires_at <= now:
+        raise InvalidSessionKey("This session key is unknown, expired or revoked; sign in again.")
+    verify_session_key_proof(
+        parse_session_key(record.jwk),
+        signature=body.signature,
+        timestamp_ms=body.timestamp,
+        expected_domain=runtime.settings.domain,
+        now=now,
+    )
+    used = await store.use_session_key(body.thumbprint, timestamp_ms=body.timestamp, now=now)
+    if used is None:
+        raise InvalidSessionKey(
+            "This timestamp is not later than the last one accepted for this key, or the key's "
+            "session has ended."
+        )
+    session = await store.get_session(used.session_id)
+    user = await store.get_user(used.user_id)
+    if session is None or user is None:
+        raise InvalidSessionKey("The session of this key has ended; sign in again.")
+    if user.disabled:
+        raise Forbidden("This account is disabled.")
+    token = mint_access_token(runtime, user, session, amr=(*session.amr, "session_key"))
+    return AccessTokenResponse(access_token=token, expires_in=runtime.settings.access_token_ttl)
+
+
+def _out(record: SessionKeyRecord) -> SessionKeyOut:
+    return SessionKeyOut(
+        thumbprint=record.thumbprint,
+        jwk=json.loads(record.jwk),
+        created_at=record.created_at,
+        expires_at=record.expires_at,
+        last_used_at=None,
+    )
+
+
+@router.get(
+    "/auth/session-keys", response_model=list[SessionKeyOut], response_model_by_alias=True
+)
+async def list_session_keys(user: CurrentUser, runtime: RuntimeDep) -> list[SessionKeyOut]:
+    """The signed-in user's live app session keys."""
+    records = await runtime.store.list_session_keys(user.id, now=runtime.now())
+    return [_out(record) for record in records]
+
+
+@router.delete("/auth/session-keys/{thumbprint}", status_code=204, response_class=Response)
+async def revoke_session_key(thumbprint: str, user: CurrentUser, runtime: RuntimeDep) -> None:
+    """Revoke one of the signed-in user's session keys."""
+    if not await runtime.store.revoke_session_key(user.id, thumbprint, now=runtime.now()):
+        raise NotFound("No live session key of yours has this thumbprint.")

@@ -1,0 +1,109 @@
+"""Settings from ``KEYFOB_*`` environment variables (and a ``.env`` file)."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from keyfob.errors import ConfigurationError
+
+log = logging.getLogger("keyfob")
+
+_MIN_SECRET_LENGTH = 32
+
+
+class Settings(BaseSettings):
+    """Every setting keyfob reads; the README's table lists them with their defaults."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="KEYFOB_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    public_url: str = "http://localhost:8000"
+    data_dir: Path = Path(".keyfob")
+    database_url: str | None = None
+    secret_key: str | None = Field(default=None, repr=False)
+    ethereum_chain_ids: Annotated[tuple[int, ...], NoDecode] = (1,)
+    nonce_mode: Literal["stored", "signed"] = "stored"
+    nonce_ttl: int = Field(default=300, ge=30, le=3600)
+    access_token_ttl: int = Field(default=900, ge=30)
+    refresh_token_ttl: int = Field(default=7 * 24 * 3600, ge=60)
+    refresh_grace: int = Field(default=10, ge=0, le=300)
+    session_key_ttl: int = Field(default=30 * 24 * 3600, ge=60)
+    token_algorithm: Literal["EdDSA", "ES256", "HS256"] = "EdDSA"
+    token_audience: str | None = None
+    statement: str = "Sign in with your key. This request will not trigger a transaction."
+    rate_limit: int = Field(default=300, ge=0)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    log_level: str = "info"
+
+    @field_validator("ethereum_chain_ids", mode="before")
+    @classmethod
+    def _split_chain_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(int(part) for part in value.replace(" ", "").split(",") if part)
+        if isinstance(value, int):
+            return (value,)
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("KEYFOB_PUBLIC_URL must be an http(s) URL such as https://auth.example.com")
+        if parts.path not in ("", "/") or parts.query or parts.fragment:
+            raise ValueError("KEYFOB_PUBLIC_URL must be an origin, without a path, query or fragment")
+        return f"{parts.scheme}://{parts.netloc}".lower()
+
+    @cached_property
+    def origin(self) -> str:
+        """Our origin, ``scheme://host[:port]``: sign-in message URIs must be on it."""
+        return self.public_url
+
+    @cached_property
+    def domain(self) -> str:
+        """Host and port of the public URL: the ``domain`` every sign-in message must carry."""
+        return urlsplit(self.public_url).netloc
+
+    @cached_property
+    def issuer(self) -> str:
+        """The ``iss`` of every token keyfob issues."""
+        return self.public_url
+
+    @cached_property
+    def audience(self) -> str:
+        """The ``aud`` of access tokens (``KEYFOB_TOKEN_AUDIENCE``, else the public URL)."""
+        return self.token_audience or self.public_url
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        """``KEYFOB_DATABASE_URL``, or a SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'keyfob.db').resolve()}"
+
+    def resolved_secret_key(self) -> str:
+        """``KEYFOB_SECRET_KEY``, or one generated into the data directory on first start."""
+        if self.secret_key is not None:
+            if len(self.secret_key) < _MIN_SECRET_LENGTH:
+                raise ConfigurationError(
+                    f"KEYFOB_SECRET_KEY must be at least {_MIN_SECRET_LENGTH} characters long."
+                )
+            return self.secret_key
+        path = self.data_dir / "secret.key"
+        if path.exists():
+            return path.read_text(encoding="ascii").strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        generated = secrets.token_urlsafe(32)
+        path.touch(mode=0o600)
+        path.write_text(generated + "\n", encoding="ascii")
+        log.warning("KEYFOB_SECRET_KEY is not set: generated a new secret key into %s", path)
+        return generated
