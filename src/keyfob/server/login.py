@@ -127,10 +127,11 @@ async def login(
     """Sign in with a wallet signature; the first sign-in creates the user."""
     if is_challenge(body):
         verified = await consume_challenge(runtime, body)
+        session_key = authorised_session_key(body, verified)
     else:
         verified = verify_signature(runtime, body)
+        session_key = authorised_session_key(body, verified)
         await consume_nonce(runtime, verified)
-    session_key = authorised_session_key(body, verified)
     return await start_session(runtime, verified, amr=(verified.chain,), session_key=session_key)
 
 
