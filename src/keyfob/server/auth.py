@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import jwt
 from fastapi import Depends
 from starlette.requests import HTTPConnection
 
-from keyfob.core.tokens import AccessTokenClaims, issue_access_token, verify_access_token
+from keyfob.core.tokens import (
+    AccessTokenClaims,
+    issue_access_token,
+    unverified_kid,
+    verify_access_token,
+)
 from keyfob.errors import Forbidden, InvalidToken, TokenRevoked
 from keyfob.server.runtime import Runtime, get_runtime
 from keyfob.server.schemas import IdentityOut, TokenResponse, UserOut
@@ -81,7 +85,7 @@ async def verify_bearer(runtime: Runtime, token: str) -> AccessTokenClaims:
     """Verify an access token of ours: signature, claims, denylist and session."""
     now = runtime.now()
     keys = runtime.keyring.current
-    kid = _unverified_kid(token)
+    kid = unverified_kid(token)
     if kid is not None and kid not in keys.by_kid:
         keys = await runtime.keyring.refresh_if_stale(now=now, force=True)
     claims = verify_access_token(
@@ -98,16 +102,6 @@ async def verify_bearer(runtime: Runtime, token: str) -> AccessTokenClaims:
         if session is None or session.revoked_at is not None:
             raise TokenRevoked("The session of this access token has ended.")
     return claims
-
-
-def _unverified_kid(token: str) -> str | None:
-
-
-    try:
-        kid = jwt.get_unverified_header(token).get("kid")
-    except jwt.PyJWTError as exc:
-        raise InvalidToken("The access token is not a well-formed JWT.") from exc
-    return kid if isinstance(kid, str) else None
 
 
 async def current_claims(

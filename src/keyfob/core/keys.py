@@ -1,0 +1,201 @@
+"""Token-signing keys: Ed25519 (EdDSA), P-256 (ES256) or the shared secret (HS256).
+
+A :class:`SigningKey` knows its algorithm, so verification never trusts a token's ``alg`` header
+to pick one (RFC 8725 section 2.1). Asymmetric keys are identified by their RFC 7638 thumbprint.
+A key built from a public JWK alone (:func:`verification_key_from_jwk`) verifies but cannot sign.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeAlias
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+
+from keyfob.core.encoding import b64url_decode, b64url_encode
+from keyfob.errors import ConfigurationError, InvalidRequest, KeyfobError
+
+Algorithm: TypeAlias = Literal["EdDSA", "ES256", "HS256"]
+PrivateKey: TypeAlias = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey | bytes | None
+VerifyKey: TypeAlias = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey | bytes
+
+ALGORITHMS: tuple[Algorithm, ...] = ("EdDSA", "ES256", "HS256")
+HS256_KID = "hs256"
+_MIN_HMAC_KEY = 32  # RFC 7518 section 3.2: at least the hash output size
+_THUMBPRINT_MEMBERS = {
+    "OKP": ("crv", "kty", "x"),
+    "EC": ("crv", "kty", "x", "y"),
+    "RSA": ("e", "kty", "n"),
+    "oct": ("k", "kty"),
+}
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """A key that signs (and verifies) tokens; ``private_key`` is None for a verify-only key."""
+
+    kid: str
+    alg: Algorithm
+    private_key: PrivateKey
+    public_jwk: dict[str, Any] | None
+    verify_key: VerifyKey = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Built once: PyJWT accepts key objects as they are, so verify does no parsing per call.
+        object.__setattr__(self, "verify_key", _verify_key(self))
+
+
+def _verify_key(key: SigningKey) -> VerifyKey:
+    private = key.private_key
+    if key.alg == "HS256":
+        if not isinstance(private, bytes) or len(private) < _MIN_HMAC_KEY:
+            raise ConfigurationError(f"An HS256 key needs at least {_MIN_HMAC_KEY} bytes.")
+        return private
+    if key.alg == "EdDSA" and isinstance(private, ed25519.Ed25519PrivateKey):
+        return private.public_key()
+    if key.alg == "ES256" and isinstance(private, ec.EllipticCurvePrivateKey):
+        if not isinstance(private.curve, ec.SECP256R1):
+            raise ConfigurationError("An ES256 key must be on the P-256 curve.")
+        return private.public_key()
+    if private is None and key.public_jwk is not None:
+        return _public_key_from_jwk(key.public_jwk, key.alg)
+    raise ConfigurationError(f"The key {key.kid!r} does not fit the algorithm {key.alg}.")
+
+
+def generate_signing_key(alg: Algorithm) -> SigningKey:
+    """Generate a new Ed25519 (``EdDSA``) or P-256 (``ES256``) key; its kid is its thumbprint."""
+    private: ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
+    if alg == "EdDSA":
+        private = ed25519.Ed25519PrivateKey.generate()
+    elif alg == "ES256":
+        private = ec.generate_private_key(ec.SECP256R1())
+    else:
+        raise ConfigurationError(f"Cannot generate a key for {alg!r}; use EdDSA or ES256.")
+    return _asymmetric_key(alg, private, kid=None)
+
+
+def hs256_signing_key(secret_key: str) -> SigningKey:
+    """The HS256 key: the secret's UTF-8 bytes as they are, so apps verify with the same text."""
+    if not isinstance(secret_key, str):
+        raise ConfigurationError("The HS256 secret must be a string.")
+    return SigningKey(kid=HS256_KID, alg="HS256", private_key=secret_key.encode(), public_jwk=None)
+
+
+def private_key_bytes(key: SigningKey) -> bytes:
+    """The private key as unencrypted PKCS#8 DER (seal it with :mod:`keyfob.core.secretbox`)."""
+    private = key.private_key
+    if not isinstance(private, ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey):
+        raise ConfigurationError(f"The {key.alg} key {key.kid!r} has no private key to export.")
+    return private.private_bytes(
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def load_signing_key(alg: Algorithm, kid: str, der: bytes) -> SigningKey:
+    """Rebuild a key saved with :func:`private_key_bytes`."""
+    try:
+        private = serialization.load_der_private_key(der, password=None)
+    except (ValueError, TypeError) as exc:
+        raise ConfigurationError(f"The stored key {kid!r} is not a PKCS#8 private key.") from exc
+    if not isinstance(private, ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey):
+        raise ConfigurationError(f"The stored key {kid!r} is neither Ed25519 nor P-256.")
+    return _asymmetric_key(alg, private, kid=kid)
+
+
+def _asymmetric_key(
+    alg: Algorithm, private: ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey, kid: str | None
+) -> SigningKey:
+    if isinstance(private, ec.EllipticCurvePrivateKey) and not isinstance(
+        private.curve, ec.SECP256R1
+    ):
+        raise ConfigurationError("An ES256 key must be on the P-256 curve.")
+    jwk = _public_members(private.public_key())
+    if kid is None:
+        kid = jwk_thumbprint(jwk)
+    return SigningKey(kid=kid, alg=alg, private_key=private, public_jwk={**jwk, "kid": kid})
+
+
+def _public_members(public: ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey) -> dict[str, Any]:
+    if isinstance(public, ed25519.Ed25519PublicKey):
+        raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        return {"kty": "OKP", "crv": "Ed25519", "x": b64url_encode(raw)}
+    numbers = public.public_numbers()
+    return {
+        "kty": "EC",
+        "crv": "P-256",
+        "x": b64url_encode(numbers.x.to_bytes(32, "big")),
+        "y": b64url_encode(numbers.y.to_bytes(32, "big")),
+    }
+
+
+def public_jwk(key: SigningKey) -> dict[str, Any]:
+    """The key's public JWK for the JWKS: key members plus ``kid``, ``alg`` and ``use: "sig"``."""
+    if key.alg == "HS256" or key.public_jwk is None:
+        raise ConfigurationError("An HS256 key is a shared secret and is never published.")
+    members = {k: key.public_jwk[k] for k in _THUMBPRINT_MEMBERS[key.public_jwk["kty"]]}
+    return {**members, "kid": key.kid, "alg": key.alg, "use": "sig"}
+
+
+def jwk_thumbprint(jwk: Mapping[str, Any]) -> str:
+    """The RFC 7638 thumbprint: SHA-256 of the required members, sorted, without whitespace."""
+    kty = jwk.get("kty")
+    members = _THUMBPRINT_MEMBERS.get(kty) if isinstance(kty, str) else None
+    if members is None:
+        raise InvalidRequest("A JWK needs a kty of OKP, EC, RSA or oct.")
+    if not all(isinstance(jwk.get(name), str) for name in members):
+        raise InvalidRequest(f"A {kty} JWK needs the members {', '.join(members)}.")
+    canonical = json.dumps({name: jwk[name] for name in members}, separators=(",", ":"))
+    return b64url_encode(hashlib.sha256(canonical.encode()).digest())
+
+
+def verification_key_from_jwk(jwk: Mapping[str, Any]) -> SigningKey:
+    """A verify-only key from a published JWK (Ed25519 or P-256, with ``kid``).
+
+    The algorithm comes from the key type, never from the token; a JWK whose ``alg`` disagrees
+    with its key type is refused.
+    """
+    kid = jwk.get("kid")
+    if not isinstance(kid, str) or not kid:
+        raise InvalidRequest("A published JWK needs a kid.")
+    alg: Algorithm
+    if jwk.get("kty") == "OKP" and jwk.get("crv") == "Ed25519":
+        alg = "EdDSA"
+    elif jwk.get("kty") == "EC" and jwk.get("crv") == "P-256":
+        alg = "ES256"
+    else:
+        raise InvalidRequest("Only Ed25519 (OKP) and P-256 (EC) keys verify keyfob tokens.")
+    if jwk.get("alg", alg) != alg or jwk.get("use", "sig") != "sig":
+        raise InvalidRequest(f"The JWK {kid!r} is not an {alg} signing key.")
+    return SigningKey(kid=kid, alg=alg, private_key=None, public_jwk=dict(jwk))
+
+
+def _public_key_from_jwk(
+    jwk: Mapping[str, Any], alg: Algorithm
+) -> ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey:
+    try:
+        if alg == "EdDSA" and jwk.get("kty") == "OKP" and jwk.get("crv") == "Ed25519":
+            raw = _coordinate(jwk, "x")
+            return ed25519.Ed25519PublicKey.from_public_bytes(raw)
+        if alg == "ES256" and jwk.get("kty") == "EC" and jwk.get("crv") == "P-256":
+            x = int.from_bytes(_coordinate(jwk, "x"), "big")
+            y = int.from_bytes(_coordinate(jwk, "y"), "big")
+            return ec.EllipticCurvePublicNumbers(x, y, ec.SECP256R1()).public_key()
+    except (KeyfobError, ValueError) as exc:
+        raise InvalidRequest(f"The JWK is not a valid {alg} public key.") from exc
+    raise InvalidRequest(f"The JWK is not an {alg} public key.")
+
+
+def _coordinate(jwk: Mapping[str, Any], name: str) -> bytes:
+    text = jwk.get(name)
+    if not isinstance(text, str):
+        raise InvalidRequest(f"The JWK has no {name!r} member.")
+    value = b64url_decode(text)
+    if len(value) != 32:
+        raise InvalidRequest(f"The JWK member {name!r} must be 32 bytes.")
+    return value
