@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -13,15 +14,15 @@ from keyfob.errors import KeyfobError
 
 log = logging.getLogger("keyfob")
 
-_HTTP_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    429: "rate_limited",
+_HTTP_ERRORS = {
+    400: ("bad_request", "The request is malformed."),
+    401: ("unauthorized", "Authentication is required."),
+    403: ("forbidden", "You are not allowed to do this."),
+    404: ("not_found", "There is nothing at this path."),
+    405: ("method_not_allowed", "This path does not accept this HTTP method."),
+    413: ("payload_too_large", "The request body is too large."),
+    415: ("unsupported_media_type", "Send the body as application/json."),
+    429: ("rate_limited", "Too many requests; slow down and try again shortly."),
 }
 
 
@@ -53,9 +54,10 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    code = _HTTP_CODES.get(exc.status_code, "http_error")
-    message = exc.detail if isinstance(exc.detail, str) else "The request failed."
-    return error_response(exc.status_code, code, message)
+    code, sentence = _HTTP_ERRORS.get(exc.status_code, ("http_error", "The request failed."))
+    phrase = HTTPStatus(exc.status_code).phrase if exc.status_code in _HTTP_ERRORS else None
+    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else sentence
+    return error_response(exc.status_code, code, detail)
 
 
 async def _unexpected_error(_: Request, exc: Exception) -> JSONResponse:

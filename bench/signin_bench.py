@@ -1,0 +1,279 @@
+"""keyfob's benchmark: full Ethereum sign-ins and guarded API calls against real servers.
+
+Starts ``keyfob serve`` (one worker, SQLite in a fresh temporary data directory) and a small app
+guarded by ``KeyfobAuthMiddleware`` (bench/protected_app.py), both pinned to one core, and drives
+them from this process pinned to another core. Phases run one after the other:
+
+  signin     POST /auth/nonce -> personal_sign -> POST /auth/login, wallets from a fixed pool
+  protected  GET /protected with Bearer tokens from the sign-ins (the verifier's token cache on)
+  uncached   the same with the verifier's cache off: every call verifies the JWT signature
+  unguarded  GET /public, allowlisted by the middleware: the app without the guard, a baseline
+
+Run ``./dev bench --help``; docs/benchmarks.md has the figures and the command behind them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import shlex
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from http_client import Connection, wait_until_up
+from loadgen import Iteration, Recorder, get_iteration, run_load, sign_in_iteration
+from profiling import start_py_spy, summarise
+from report import machine, report, summary
+from servers import (
+    HOST,
+    ServerProcess,
+    core_busy_seconds,
+    cpu_seconds,
+    start_keyfob,
+    start_protected_app,
+)
+from wallet import wallet_pool
+
+PHASES = ("signin", "protected", "uncached", "unguarded")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--nonce-mode", choices=("stored", "signed"), default="stored", help="KEYFOB_NONCE_MODE"
+    )
+    parser.add_argument("--phases", default=",".join(PHASES), help=",".join(PHASES))
+    parser.add_argument("--connections", type=int, default=32, help="concurrent connections")
+    parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per phase")
+    parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds first")
+    parser.add_argument("--wallets", type=int, default=1000, help="size of the signing-key pool")
+    parser.add_argument(
+        "--tokens", type=int, default=1000, help="access tokens for protected calls"
+    )
+    parser.add_argument("--server-core", type=int, default=0, help="core for the servers")
+    parser.add_argument("--client-core", type=int, default=1, help="core for the load generator")
+    parser.add_argument("--no-pin", action="store_true", help="do not pin processes to cores")
+    parser.add_argument("--profile-dir", type=Path, help="py-spy every phase into this directory")
+    parser.add_argument("--native", action="store_true", help="py-spy --native (C frames too)")
+    parser.add_argument(
+        "--serve-command",
+        help="command line that runs `keyfob serve` (default: the keyfob script next to this "
+        "Python); for A/B runs of a patched server",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.add_argument(
+        "--keep-workdir", action="store_true", help="keep the data directory and server logs"
+    )
+    args = parser.parse_args(argv)
+    args.phases = [p.strip() for p in args.phases.split(",") if p.strip()]
+    unknown = set(args.phases) - set(PHASES)
+    if unknown:
+        parser.error(f"unknown phases {sorted(unknown)}; choose from {', '.join(PHASES)}")
+    if not 0 < args.duration <= 600 or not 0 <= args.warmup <= 60:
+        parser.error("--duration must be in (0, 600] and --warmup in [0, 60]")
+    if not 1 <= args.connections <= 1024:
+        parser.error("--connections must be between 1 and 1024")
+    return args
+
+
+class Bench:
+    """One benchmark run: the servers, the wallets, the tokens and the results."""
+
+    def __init__(self, args: argparse.Namespace, workdir: Path) -> None:
+        self.args = args
+        self.workdir = workdir
+        self.server_core = None if args.no_pin else args.server_core
+        self.client_core = None if args.no_pin else args.client_core
+        self.wallets = wallet_pool(args.wallets)
+        self.tokens: list[str] = []
+        self.results: dict[str, dict[str, Any]] = {}
+
+    def log(self, text: str) -> None:
+        """Progress on stderr, so stdout stays clean for ``--json``."""
+        print(text, file=sys.stderr, flush=True)
+
+    async def run(self) -> None:
+        """Start keyfob, then run the chosen phases in order."""
+        data_dir = self.workdir / "keyfob-data"
+        data_dir.mkdir()
+        with self.server(
+            start_keyfob(
+                data_dir,
+                nonce_mode=self.args.nonce_mode,
+                core=self.server_core,
+                command=shlex.split(self.args.serve_command or "") or None,
+            )
+        ) as keyfob:
+            await self.wait_up(keyfob)
+            for phase in self.args.phases:
+                if phase == "signin":
+                    await self.signin_phase(keyfob)
+                else:
+                    await self.app_phase(phase, keyfob)
+
+    @contextlib.contextmanager
+    def server(self, process: ServerProcess) -> Iterator[ServerProcess]:
+        """Stop the server however the block ends; show its log if the block failed."""
+        try:
+            yield process
+        except BaseException:
+            self.log(f"--- last lines of the {process.name} log:\n{process.log_tail()}")
+            raise
+        finally:
+            process.stop()
+
+    async def wait_up(self, server: ServerProcess) -> None:
+        """Wait for the server to answer ``/healthz`` (it listens only once its lifespan ran)."""
+        try:
+            status = await wait_until_up(HOST, server.port, "/healthz", within=60)
+        except Exception:
+            server.check_alive()
+            raise
+        server.check_alive()
+        self.log(f"{server.name} up on {server.url} (pid {server.process.pid}, /healthz {status})")
+
+    async def signin_phase(self, keyfob: ServerProcess) -> None:
+        """Full sign-ins against keyfob; keeps access tokens for the later phases."""
+        iteration = sign_in_iteration(self.wallets, self.tokens, self.args.tokens)
+        await self.measure("signin", keyfob, iteration, primary="signin")
+
+    async def app_phase(self, phase: str, keyfob: ServerProcess) -> None:
+        """GETs against the guarded app, with tokens (or none for the unguarded baseline)."""
+        if phase != "unguarded" and not self.tokens:
+            await self.collect_tokens(keyfob)
+        app = start_protected_app(
+            keyfob,
+            core=self.server_core,
+            cwd=self.workdir,
+            cache_size=0 if phase == "uncached" else None,
+        )
+        with self.server(app):
+            await self.wait_up(app)
+            path, tokens = ("/public", []) if phase == "unguarded" else ("/protected", self.tokens)
+            await self.measure(phase, app, get_iteration(path, tokens), primary="get")
+
+    async def collect_tokens(self, keyfob: ServerProcess) -> None:
+        """Sign in ``--tokens`` times (bounded) when no sign-in phase provided tokens."""
+        iteration = sign_in_iteration(self.wallets, self.tokens, self.args.tokens)
+        recorder = Recorder.window(warmup=0, duration=3600)
+
+        async def worker(offset: int, workers: int) -> None:
+            connection = Connection(HOST, keyfob.port)
+            try:
+                for index in range(offset, self.args.tokens, workers):
+                    await iteration(connection, recorder, index)
+            finally:
+                await connection.close()
+
+        await asyncio.gather(*(worker(offset, 8) for offset in range(8)))
+        if not self.tokens:
+            raise RuntimeError(f"no sign-in succeeded: {dict(recorder.error_samples)}")
+        self.log(f"collected {len(self.tokens)} access tokens")
+
+    def cpu_sample(self, pid: int) -> dict[str, float]:
+        """CPU seconds so far: the server (user, system), its core, all cores, this process."""
+        user, system = cpu_seconds(pid)
+        return {
+            "server": user + system,
+            "server_system": system,
+            "server_core": core_busy_seconds(self.server_core),
+            "machine": core_busy_seconds(None),
+            "client": time.process_time(),
+        }
+
+    async def measure(
+        self, phase: str, server: ServerProcess, iteration: Iteration, *, primary: str
+    ) -> None:
+        """Drive ``server`` with ``iteration`` and store the phase's figures."""
+        args = self.args
+        self.log(f"{phase}: {args.warmup:g} s warm-up + {args.duration:g} s measured")
+        recorder = Recorder.window(warmup=args.warmup, duration=args.duration)
+        cpu: dict[str, float] = {}
+
+        async def watch() -> None:
+            await asyncio.sleep(max(0.0, recorder.measure_from - time.perf_counter()))
+            pid = server.process.pid
+            before = self.cpu_sample(pid)
+            spy = None
+            if args.profile_dir is not None:
+                args.profile_dir.mkdir(parents=True, exist_ok=True)
+                output = args.profile_dir / f"{phase}-{args.nonce_mode}.txt"
+                spy = start_py_spy(
+                    pid, output, duration=args.duration, core=self.client_core, native=args.native
+                )
+            await asyncio.sleep(max(0.0, recorder.measure_until - time.perf_counter()))
+            after = self.cpu_sample(pid)
+            cpu.update({name: after[name] - before[name] for name in after})
+            if spy is not None:
+                await asyncio.to_thread(spy.wait, 30)
+                self.log(summarise(output))
+
+        await asyncio.gather(
+            run_load(
+                iteration,
+                recorder,
+                host=HOST,
+                port=server.port,
+                connections=args.connections,
+            ),
+            watch(),
+        )
+        server.check_alive()
+        self.results[phase] = summary(recorder, primary, args.duration, cpu)
+
+
+def pin_client(args: argparse.Namespace) -> None:
+    """Pin this process (the load generator) to the client core."""
+    if args.no_pin:
+        return
+    cores = os.sched_getaffinity(0)
+    if {args.server_core, args.client_core} - cores or args.server_core == args.client_core:
+        raise SystemExit(
+            f"cores {args.server_core} and {args.client_core} must be two distinct cores of "
+            f"{sorted(cores)}; choose others with --server-core/--client-core, or --no-pin"
+        )
+    os.sched_setaffinity(0, {args.client_core})
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print the report."""
+    args = parse_args(argv)
+    pin_client(args)
+    try:
+        import uvloop
+
+        loop_factory = uvloop.new_event_loop
+    except ImportError:
+        loop_factory = None
+    workdir = Path(tempfile.mkdtemp(prefix="keyfob-bench-"))
+    bench = Bench(args, workdir)
+    try:
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            runner.run(bench.run())
+    finally:
+        if args.keep_workdir:
+            bench.log(f"kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    if args.json:
+        document = {
+            "config": {**vars(args), "profile_dir": args.profile_dir and str(args.profile_dir)}
+        }
+        document.update(machine=machine(), phases=bench.results)
+        print(json.dumps(document, indent=2))
+    else:
+        print(report(args, bench.results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

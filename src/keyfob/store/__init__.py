@@ -1,0 +1,23 @@
+"""keyfob's persistence: one :class:`Store` over SQLite or PostgreSQL (SQLAlchemy Core, async)."""
+
+from keyfob.store.engine import create_engine
+from keyfob.store.records import (
+    IdentityRecord,
+    NonceRecord,
+    SessionKeyRecord,
+    SessionRecord,
+    SigningKeyRecord,
+    UserRecord,
+)
+from keyfob.store.store import Store
+
+__all__ = [
+    "IdentityRecord",
+    "NonceRecord",
+    "SessionKeyRecord",
+    "SessionRecord",
+    "SigningKeyRecord",
+    "Store",
+    "UserRecord",
+    "create_engine",
+]

@@ -1,0 +1,279 @@
+"""`Store`: every query keyfob makes, each one short transaction (sessions live in sessions.py)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    LargeBinary,
+    String,
+    and_,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+    union,
+    update,
+)
+from sqlalchemy.engine import Connection
+
+from keyfob.errors import KeyfobError
+from keyfob.store.base import DialectStatements, every, execute, first, rowcount
+from keyfob.store.engine import create_engine
+from keyfob.store.records import IdentityRecord, NonceRecord, SigningKeyRecord, UserRecord
+from keyfob.store.rows import (
+    IDENTITY_PREFIX,
+    identity_from,
+    nonce_from,
+    signing_key_from,
+    user_from,
+    user_from_joined,
+)
+from keyfob.store.schema import (
+    UTCDateTime,
+    denied_tokens,
+    identities,
+    nonces,
+    refresh_tokens,
+    session_keys,
+    sessions,
+    signing_keys,
+    used_tokens,
+    users,
+)
+from keyfob.store.sessions import SessionStore
+
+_i, _u = identities.c, users.c
+
+
+def _now() -> Any:
+    return bindparam("now", type_=UTCDateTime())
+
+
+_CONSUME_NONCE = (
+    delete(nonces)
+    .where(nonces.c.nonce == bindparam("n"), nonces.c.expires_at > _now())
+    .returning(*nonces.c)
+)
+_IS_DENIED = select(denied_tokens.c.jti).where(denied_tokens.c.jti == bindparam("j"))
+_DENIED = (
+    select(denied_tokens.c.jti, denied_tokens.c.expires_at)
+    .where(denied_tokens.c.expires_at > _now())
+    .order_by(denied_tokens.c.expires_at, denied_tokens.c.jti)
+)
+_identity_match = and_(
+    _i.kind == bindparam("lookup_kind", type_=String()),
+    _i.address == bindparam("lookup_address", type_=String()),
+)
+# A returning sign-in is two statements: stamp the user found through the identity, then stamp
+# that identity while reading back all of the user's identities in the same UPDATE.
+_TOUCH_USER = (
+    update(users)
+    .where(_u.id == select(_i.user_id).where(_identity_match).scalar_subquery())
+    .values(last_login=_now())
+    .returning(*users.c)
+)
+_TOUCH_IDENTITIES = (
+    update(identities)
+    .where(_i.user_id == bindparam("uid"))
+    .values(
+        last_used_at=case((_identity_match, _now()), else_=_i.last_used_at),
+        public_key=case(
+            (and_(_identity_match, _i.public_key.is_(None)), bindparam("pk", type_=LargeBinary())),
+            else_=_i.public_key,
+        ),
+    )
+    .returning(*identities.c)
+)
+_INSERT_USER = insert(users).returning(*users.c)
+_INSERT_NONCE = insert(nonces)
+_INSERT_SIGNING_KEY = insert(signing_keys)
+_GET_USER = (
+    select(*users.c, *(column.label(IDENTITY_PREFIX + column.name) for column in identities.c))
+    .select_from(users.outerjoin(identities))
+    .where(_u.id == bindparam("uid"))
+)
+_SIGNING_KEYS = select(signing_keys).order_by(
+    signing_keys.c.created_at.desc(), signing_keys.c.kid.desc()
+)
+_RETIRE = update(signing_keys).where(signing_keys.c.retired_at.is_(None)).values(retired_at=_now())
+_RETIRE_EXCEPT = _RETIRE.where(signing_keys.c.kid != bindparam("keep"))
+
+
+def _purge_statements() -> tuple[Any, Any, tuple[Any, ...], tuple[Any, ...]]:
+    rt, sk = refresh_tokens.c, session_keys.c
+    expired_rt = select(func.count()).where(rt.expires_at <= _now()).scalar_subquery()
+    expired_sk = select(func.count()).where(sk.expires_at <= _now()).scalar_subquery()
+    # Sessions die with their last refresh token and session key; look only at those whose
+    # tokens or keys expire now. Their expired tokens and keys go by cascade.
+    dying = union(
+        select(rt.session_id).where(rt.expires_at <= _now()),
+        select(sk.session_id).where(sk.expires_at <= _now()),
+    )
+    dead_sessions = delete(sessions).where(
+        sessions.c.id.in_(dying.scalar_subquery()),
+        ~exists().where(rt.session_id == sessions.c.id, rt.expires_at > _now()),
+        ~exists().where(sk.session_id == sessions.c.id, sk.expires_at > _now()),
+    )
+
+    def expired(*tables: Any) -> tuple[Any, ...]:
+        return tuple(delete(t).where(t.c.expires_at <= _now()) for t in tables)
+
+    return (
+        select(expired_rt + expired_sk),
+        dead_sessions,
+        expired(refresh_tokens, session_keys),
+        expired(nonces, used_tokens, denied_tokens),
+    )
+
+
+_COUNT_EXPIRED, _DELETE_DEAD_SESSIONS, _DELETE_EXPIRED_TOKENS, _DELETE_EXPIRED_OTHERS = (
+    _purge_statements()
+)
+
+
+class Store(SessionStore):
+    """keyfob's persistence: SQLite or PostgreSQL through SQLAlchemy Core.
+
+    Every method is one short transaction; single-use things are consumed with one atomic
+    statement, so of N concurrent attempts exactly one wins. All datetimes in and out are
+    aware UTC.
+    """
+
+    @classmethod
+    def from_url(cls, url: str) -> Store:
+        """A store on a new engine for ``url`` (see :func:`keyfob.store.engine.create_engine`)."""
+        return cls(create_engine(url))
+
+    async def add_nonce(self, record: NonceRecord) -> None:
+        """Remember a nonce issued in ``stored`` mode."""
+        await self._run.write_one(execute, _INSERT_NONCE, _values(record))
+
+    async def consume_nonce(self, nonce: str, *, now: datetime) -> NonceRecord | None:
+        """Delete and return the nonce if it is still valid; None if unknown, used or expired."""
+        row = await self._run.write_one(first, _CONSUME_NONCE, {"n": nonce, "now": now})
+        return None if row is None else nonce_from(row._mapping)
+
+    async def mark_used(self, key: str, *, expires_at: datetime) -> bool:
+        """Mark a single-use key (signed nonce, challenge id) as spent: True only the first time."""
+        params = {"key": key, "expires_at": expires_at}
+        return await self._run.write_one(first, self._sql.mark_used, params) is not None
+
+    async def sign_in_identity(
+        self, *, kind: str, address: str, public_key: bytes | None, now: datetime
+    ) -> tuple[UserRecord, IdentityRecord]:
+        """Record a sign-in with the identity ``(kind, address)`` and return its user.
+
+        The first sign-in creates the user and the identity; later ones stamp ``last_login`` and
+        ``last_used_at`` (and fill in a missing public key). Concurrent first sign-ins of one
+        address create one user.
+        """
+        params = {"lookup_kind": kind, "lookup_address": address, "now": now, "pk": public_key}
+        for _attempt in range(3):
+            try:
+                return await self._run.write(_sign_in, self._sql, params)
+            except _LostRace:  # another request created this identity first: read theirs
+                continue
+        raise KeyfobError("The sign-in raced with changes to this account; please try again.")
+
+    async def get_user(self, user_id: str) -> UserRecord | None:
+        """The user with all of their identities (oldest first), or None."""
+        rows = await self._run.read(every, _GET_USER, {"uid": user_id})
+        return user_from_joined(rows)
+
+    async def deny_token(self, jti: str, *, expires_at: datetime) -> None:
+        """Put an access token's ``jti`` on the denylist until it expires (idempotent)."""
+        await self._run.write_one(
+            execute, self._sql.deny_token, {"jti": jti, "expires_at": expires_at}
+        )
+
+    async def is_token_denied(self, jti: str) -> bool:
+        """True if the ``jti`` is on the denylist."""
+        return await self._run.read(first, _IS_DENIED, {"j": jti}) is not None
+
+    async def denied_tokens(self, *, now: datetime) -> list[tuple[str, datetime]]:
+        """The denylist: ``(jti, expires_at)`` of every denied token not yet expired."""
+        rows = await self._run.read(every, _DENIED, {"now": now})
+        return [(row.jti, row.expires_at) for row in rows]
+
+    async def add_signing_key(self, record: SigningKeyRecord) -> None:
+        """Store a new token-signing key."""
+        await self._run.write_one(execute, _INSERT_SIGNING_KEY, _values(record))
+
+    async def signing_keys(self) -> list[SigningKeyRecord]:
+        """Every signing key, retired ones included, newest first."""
+        rows = await self._run.read(every, _SIGNING_KEYS, {})
+        return [signing_key_from(row._mapping) for row in rows]
+
+    async def retire_signing_keys(self, *, now: datetime, except_kid: str | None = None) -> int:
+        """Retire every active signing key but ``except_kid``; return how many were retired."""
+        if except_kid is None:  # kid != NULL would match nothing, hence two statements
+            return await self._run.write_one(rowcount, _RETIRE, {"now": now})
+        return await self._run.write_one(rowcount, _RETIRE_EXCEPT, {"now": now, "keep": except_kid})
+
+    async def purge_expired(self, *, now: datetime) -> int:
+        """Delete expired nonces, used keys, denylist entries, refresh tokens and session keys,
+        and the sessions left with none of either; return how many rows went."""
+        return await self._run.write(_purge, {"now": now})
+
+
+def _sign_in(
+    conn: Connection, sql: DialectStatements, params: dict[str, Any]
+) -> tuple[UserRecord, IdentityRecord]:
+    user = conn.execute(_TOUCH_USER, params).first()
+    if user is None:
+        return _first_sign_in(conn, sql, params)
+    rows = conn.execute(_TOUCH_IDENTITIES, {**params, "uid": user.id}).all()
+    found = [identity_from(row._mapping) for row in rows]
+    wanted = (params["lookup_kind"], params["lookup_address"])
+    mine = next((i for i in found if (i.kind, i.address) == wanted), None)
+    if mine is None:  # deleted between our two statements (PostgreSQL): start over
+        raise _LostRace
+    return user_from(user._mapping, found), mine
+
+
+def _first_sign_in(
+    conn: Connection, sql: DialectStatements, params: dict[str, Any]
+) -> tuple[UserRecord, IdentityRecord]:
+    now = params["now"]
+    user_values = {"id": str(uuid.uuid4()), "created_at": now, "last_login": now}
+    user_values |= {"disabled": False, "roles": ""}
+    user = conn.execute(_INSERT_USER, user_values).one()
+    identity_values = {
+        "id": str(uuid.uuid4()),
+        "user_id": user_values["id"],
+        "kind": params["lookup_kind"],
+        "address": params["lookup_address"],
+        "public_key": params["pk"],
+        "created_at": now,
+        "last_used_at": now,
+    }
+    row = conn.execute(sql.insert_identity, identity_values).first()
+    if row is None:
+        raise _LostRace  # rolls back the user inserted above
+    identity = identity_from(row._mapping)
+    return user_from(user._mapping, [identity]), identity
+
+
+def _purge(conn: Connection, params: dict[str, Any]) -> int:
+    # Counted up front: deleting a dead session takes its expired tokens by cascade.
+    purged: int = conn.execute(_COUNT_EXPIRED, params).scalar_one()
+    purged += conn.execute(_DELETE_DEAD_SESSIONS, params).rowcount
+    for statement in _DELETE_EXPIRED_TOKENS:
+        conn.execute(statement, params)
+    for statement in _DELETE_EXPIRED_OTHERS:
+        purged += conn.execute(statement, params).rowcount
+    return purged
+
+
+class _LostRace(Exception):
+    """A concurrent first sign-in created the identity between our lookup and our insert."""
+
+
+def _values(record: Any) -> dict[str, Any]:
+    return {name: getattr(record, name) for name in record.__slots__}

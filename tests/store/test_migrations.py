@@ -1,0 +1,120 @@
+"""Migrations: upgrade an empty database, idempotently and concurrently; schema == metadata."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Any
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection
+
+from keyfob.store import Store, create_engine
+from keyfob.store.migrate import VERSION_TABLE, alembic_config, migrate
+from keyfob.store.schema import metadata
+from tests.store.factories import NOW
+
+HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+async def run(url: str, check: Any) -> Any:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(check)
+    finally:
+        await engine.dispose()
+
+
+def version(connection: Connection) -> Any:
+    return MigrationContext.configure(
+        connection, opts={"version_table": VERSION_TABLE}
+    ).get_current_revision()
+
+
+def tables(connection: Connection) -> set[str]:
+    return set(inspect(connection).get_table_names())
+
+
+def differences(connection: Connection) -> list[Any]:
+    context = MigrationContext.configure(
+        connection,
+        opts={"version_table": VERSION_TABLE, "compare_type": True, "compare_server_default": True},
+    )
+    return list(compare_metadata(context, metadata))
+
+
+async def test_upgrade_creates_every_table(empty_database_url: str) -> None:
+    assert HEAD == "0001"
+    await migrate(empty_database_url)
+    assert await run(empty_database_url, tables) == {*metadata.tables, VERSION_TABLE}
+    assert await run(empty_database_url, version) == HEAD
+    store = Store.from_url(empty_database_url)
+    try:
+        user, _ = await store.sign_in_identity(
+            kind="ethereum", address="0x1", public_key=None, now=NOW
+        )
+    finally:
+        await store.close()
+    await migrate(empty_database_url)  # nothing to do, nothing lost
+    store = Store.from_url(empty_database_url)
+    try:
+        assert await store.get_user(user.id) == user
+    finally:
+        await store.close()
+
+
+async def test_schema_matches_metadata(empty_database_url: str) -> None:
+    await migrate(empty_database_url)
+    assert await run(empty_database_url, differences) == []
+
+
+async def test_concurrent_migrations_queue_up(empty_database_url: str) -> None:
+    await asyncio.gather(*(migrate(empty_database_url) for _ in range(3)))
+    assert await run(empty_database_url, version) == HEAD
+
+
+async def test_migrations_from_several_processes_queue_up(empty_database_url: str) -> None:
+    code = "import sys; from keyfob.store.migrate import upgrade; upgrade(sys.argv[1])"
+    processes = [
+        await asyncio.create_subprocess_exec(sys.executable, "-c", code, empty_database_url)
+        for _ in range(3)
+    ]
+    assert [await p.wait() for p in processes] == [0, 0, 0]
+    assert await run(empty_database_url, differences) == []
+
+
+def downgrade_and_upgrade(connection: Connection) -> set[str]:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.downgrade(config, "base")
+    left = tables(connection)
+    command.upgrade(config, "head")
+    connection.commit()
+    return left
+
+
+async def test_downgrade_to_base_and_back(empty_database_url: str) -> None:
+    await migrate(empty_database_url)
+    assert await run(empty_database_url, downgrade_and_upgrade) == {VERSION_TABLE}
+    assert await run(empty_database_url, differences) == []
+
+
+async def test_foreign_keys_are_enforced(database_url: str) -> None:
+    def orphan(connection: Connection) -> str:
+        try:
+            connection.execute(
+                text(
+                    "INSERT INTO identities (id, user_id, kind, address, created_at) "
+                    "VALUES ('i', 'no-such-user', 'ethereum', '0x', '2030-01-01 00:00:00')"
+                )
+            )
+        except Exception as exc:  # the driver's IntegrityError, wrapped
+            return type(exc).__name__
+        return "accepted"
+
+    assert await run(database_url, orphan) == "IntegrityError"
