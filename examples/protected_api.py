@@ -8,7 +8,8 @@ Run keyfob on port 8000, then::
   ``/public/*``;
 - ``/public/profile`` is open to the middleware but guards itself with ``Depends(bearer)``.
 
-Settings (environment): ``KEYFOB_URL`` (default http://localhost:8000, keyfob's default public URL) is where keyfob answers;
+Settings (environment): ``KEYFOB_URL`` (default http://localhost:8000, keyfob's default public
+URL) is where keyfob answers;
 ``KEYFOB_ISSUER`` and ``KEYFOB_AUDIENCE`` must equal keyfob's ``iss`` and ``aud`` (its
 KEYFOB_PUBLIC_URL and KEYFOB_TOKEN_AUDIENCE; both default to ``KEYFOB_URL``). If keyfob signs with
 HS256, set ``KEYFOB_SECRET_KEY`` to the same secret and the JWKS is not used.

@@ -34,9 +34,12 @@ class PostgresServer:
         self.user = user
 
     def url(self, database: str) -> str:
+        """The SQLAlchemy URL of ``database`` on this server."""
         return f"postgresql+asyncpg://{self.user}@{PG_HOST}:{PG_PORT}/{database}"
 
     def execute(self, sql: str, database: str = "test") -> None:
+        """Run one statement outside any transaction (CREATE/DROP DATABASE need that)."""
+
         async def run() -> None:
             connection = await asyncpg.connect(
                 host=PG_HOST, port=PG_PORT, user=self.user, database=database, timeout=5
@@ -49,11 +52,13 @@ class PostgresServer:
         asyncio.run(run())
 
     def create_database(self) -> str:
+        """Create an empty ``keyfob_test_<random>`` database; return its name."""
         name = f"keyfob_test_{secrets.token_hex(6)}"
         self.execute(f'CREATE DATABASE "{name}"')
         return name
 
     def drop_database(self, name: str) -> None:
+        """Drop a database, closing whatever connections are left on it."""
         self.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 

@@ -148,7 +148,7 @@ class RateLimited(KeyfobError):
 
 
 class ConfigurationError(KeyfobError):
-    """keyfob is misconfigured (a bad setting, a missing key); raised at start-up, not per request."""
+    """keyfob is misconfigured (a bad setting, a missing key); raised at start-up."""
 
     code = "configuration_error"
     status = 500

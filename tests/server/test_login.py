@@ -34,7 +34,11 @@ async def test_ethereum_server_built_message_signed_by_viem(
     assert tokens["expiresIn"] == 900
     user = tokens["user"]
     assert user["identities"] == [
-        {"chain": "ethereum", "address": eth_address(node_clients), "publicKey": user["identities"][0]["publicKey"]}
+        {
+            "chain": "ethereum",
+            "address": eth_address(node_clients),
+            "publicKey": user["identities"][0]["publicKey"],
+        }
     ]
     header = jwt.get_unverified_header(tokens["accessToken"])
     assert header["typ"] == "at+jwt"
@@ -76,7 +80,9 @@ async def test_ethereum_client_built_message(
     assert response.json()["user"]["identities"][0]["address"] == signed.address
 
 
-async def test_ethers_signature_of_server_message(server: Server, node_clients: NodeClients) -> None:
+async def test_ethers_signature_of_server_message(
+    server: Server, node_clients: NodeClients
+) -> None:
     issued = await nonce(server, "ethereum", address=eth_address(node_clients))
     signature = node_clients.ethers_sign(ETH_KEY, issued["message"]).signature
     response = await login(
@@ -142,11 +148,11 @@ async def test_solana_sign_in_with_wallet_standard(
 
 
 async def test_solana_server_built_message(server: Server, node_clients: NodeClients) -> None:
-    address = node_clients.solana_sign_in(SOLANA_SEED, solana_input(await nonce(server, "solana"))).address
+    address = node_clients.solana_sign_in(
+        SOLANA_SEED, solana_input(await nonce(server, "solana"))
+    ).address
     issued = await nonce(server, "solana", address=address)
-    signed = node_clients.solana_sign_in(
-        SOLANA_SEED, solana_input(issued, address=address)
-    )
+    signed = node_clients.solana_sign_in(SOLANA_SEED, solana_input(issued, address=address))
     assert signed.message == issued["message"]
     response = await login(
         server, {"chain": "solana", "message": signed.message, "signature": signed.signature}
@@ -171,9 +177,7 @@ async def test_nonce_expires_after_five_minutes(
     async with make_server(nonce_mode=mode) as server:
         issued = await nonce(server, "ethereum")
         # The message itself stays valid (no expiration time); only the nonce's life ends.
-        signed = node_clients.viem_siwe(
-            ETH_KEY, siwe_fields(issued, expiration_time=None)
-        )
+        signed = node_clients.viem_siwe(ETH_KEY, siwe_fields(issued, expiration_time=None))
         server.clock.advance(301)
         response = await login(
             server, {"chain": "ethereum", "message": signed.message, "signature": signed.signature}
@@ -194,7 +198,7 @@ def _high_s_twin(signature: str) -> str:
 async def _negative_case(server: Server, clients: NodeClients, case: str) -> dict[str, Any]:
     issued = await nonce(server, "ethereum")
     now = datetime.now(UTC)
-    overrides: dict[str, Any] = {
+    table: dict[str, dict[str, Any]] = {
         "wrong domain": {"domain": "evil.example"},
         "wrong port": {"domain": "localhost:8001"},
         "URI off origin": {"uri": "https://evil.example/login"},
@@ -205,12 +209,14 @@ async def _negative_case(server: Server, clients: NodeClients, case: str) -> dic
         "not valid yet": {"not_before": now + timedelta(minutes=2)},
         "issued before its nonce": {"issued_at": now - timedelta(minutes=10)},
         "issued in the future": {"issued_at": now + timedelta(minutes=10)},
-    }.get(case, {})
+    }
+    overrides = table.get(case, {})
     signed = clients.viem_siwe(ETH_KEY, siwe_fields(issued, **overrides))
     body = {"chain": "ethereum", "message": signed.message, "signature": signed.signature}
     if case == "tampered message":
-        body["message"] = signed.message.replace("Version: 1", "Version: 1 ")
-        body["message"] = signed.message.replace(signed.address, eth_address(clients, "0x" + "22" * 32))
+        body["message"] = signed.message.replace(
+            signed.address, eth_address(clients, "0x" + "22" * 32)
+        )
     if case == "signature of another message":
         body["signature"] = clients.viem_sign(ETH_KEY, "something else").signature
     if case == "truncated signature":
@@ -267,7 +273,9 @@ async def test_nonce_bound_to_an_address_refuses_another(
 
 async def test_nonce_of_another_chain_is_refused(server: Server, node_clients: NodeClients) -> None:
     issued = await nonce(server, "solana")
-    signed = node_clients.viem_siwe(ETH_KEY, siwe_fields({"fields": {**issued["fields"], "chainId": "1"}}))
+    signed = node_clients.viem_siwe(
+        ETH_KEY, siwe_fields({"fields": {**issued["fields"], "chainId": "1"}})
+    )
     response = await login(
         server, {"chain": "ethereum", "message": signed.message, "signature": signed.signature}
     )

@@ -17,7 +17,9 @@ def proof(clients: NodeClients, key: SessionKey, timestamp: int, domain: str = D
     return clients.session_key_sign(key, f"keyfob-session-key:{domain}:{timestamp}")
 
 
-async def authorised(server: Server, clients: NodeClients, alg: str) -> tuple[SessionKey, dict[str, Any], str]:
+async def authorised(
+    server: Server, clients: NodeClients, alg: str
+) -> tuple[SessionKey, dict[str, Any], str]:
     key = clients.session_key(alg)
     body = await eth_signed(server, clients, sessionKey=key.public_jwk)
     response = await login(server, body)
@@ -79,8 +81,17 @@ async def test_session_key_not_in_the_message_is_refused(
     assert response.json()["error"] == "invalid_session_key"
 
 
-NEGATIVE = ["replayed timestamp", "older timestamp", "stale clock", "future clock",
-            "other domain", "other key's signature", "unknown thumbprint", "revoked", "after logout"]
+NEGATIVE = [
+    "replayed timestamp",
+    "older timestamp",
+    "stale clock",
+    "future clock",
+    "other domain",
+    "other key's signature",
+    "unknown thumbprint",
+    "revoked",
+    "after logout",
+]
 
 
 @pytest.mark.parametrize("case", NEGATIVE)
@@ -90,7 +101,9 @@ async def test_session_key_proof_is_refused(
     key, tokens, thumbprint = await authorised(server, node_clients, "Ed25519")
     stamp = now_ms(server)
     if case in ("replayed timestamp", "older timestamp"):
-        assert (await token(server, thumbprint, stamp, proof(node_clients, key, stamp))).status_code == 200
+        assert (
+            await token(server, thumbprint, stamp, proof(node_clients, key, stamp))
+        ).status_code == 200
         if case == "older timestamp":
             stamp -= 1000
     elif case == "stale clock":

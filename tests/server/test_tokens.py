@@ -9,7 +9,10 @@ from typing import Any
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
 
 from tests.node_clients import NodeClients
 from tests.server.conftest import Server
@@ -20,7 +23,9 @@ async def refresh(server: Server, token: str) -> Any:
     return await server.post("/auth/refresh", {"refreshToken": token})
 
 
-async def test_refresh_rotates_and_keeps_the_user(server: Server, node_clients: NodeClients) -> None:
+async def test_refresh_rotates_and_keeps_the_user(
+    server: Server, node_clients: NodeClients
+) -> None:
     tokens = await signed_in(server, node_clients)
     response = await refresh(server, tokens["refreshToken"])
     assert response.status_code == 200, response.text
@@ -31,7 +36,9 @@ async def test_refresh_rotates_and_keeps_the_user(server: Server, node_clients: 
     new = jwt.decode(renewed["accessToken"], options={"verify_signature": False})
     assert new["sid"] == old["sid"]
     assert new["jti"] != old["jti"]
-    assert (await server.client.get("/auth/me", headers=bearer(renewed["accessToken"]))).status_code == 200
+    assert (
+        await server.client.get("/auth/me", headers=bearer(renewed["accessToken"]))
+    ).status_code == 200
 
 
 async def test_immediate_predecessor_within_grace_is_superseded_not_revoked(
@@ -85,7 +92,9 @@ async def test_logout_revokes_access_and_refresh(server: Server, node_clients: N
     tokens = await signed_in(server, node_clients)
     other = await signed_in(server, node_clients)
     out = await server.post(
-        "/auth/logout", {"refreshToken": tokens["refreshToken"]}, headers=bearer(tokens["accessToken"])
+        "/auth/logout",
+        {"refreshToken": tokens["refreshToken"]},
+        headers=bearer(tokens["accessToken"]),
     )
     assert out.status_code == 204
     me = await server.client.get("/auth/me", headers=bearer(tokens["accessToken"]))
@@ -96,7 +105,9 @@ async def test_logout_revokes_access_and_refresh(server: Server, node_clients: N
     jti = jwt.decode(tokens["accessToken"], options={"verify_signature": False})["jti"]
     assert jti in [entry["jti"] for entry in denied]
     # Another session of the same user is untouched.
-    assert (await server.client.get("/auth/me", headers=bearer(other["accessToken"]))).status_code == 200
+    assert (
+        await server.client.get("/auth/me", headers=bearer(other["accessToken"]))
+    ).status_code == 200
 
 
 async def test_access_token_expires(server: Server, node_clients: NodeClients) -> None:
@@ -110,6 +121,12 @@ async def test_access_token_expires(server: Server, node_clients: NodeClients) -
 def _b64(data: dict[str, Any]) -> str:
     raw = json.dumps(data, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _private_key(server: Server) -> Ed25519PrivateKey:
+    key = server.runtime.keyring.current.current.private_key
+    assert isinstance(key, Ed25519PrivateKey)
+    return key
 
 
 async def _wrong_kind(server: Server, clients: NodeClients, kind: str) -> str:
@@ -139,11 +156,16 @@ async def _wrong_kind(server: Server, clients: NodeClients, kind: str) -> str:
         header, _, signature = tokens["accessToken"].split(".")
         return f"{header}.{_b64({**claims, 'sub': 'someone-else'})}.{signature}"
     if kind == "wrong audience":
-        key = server.runtime.keyring.current.current
-        return jwt.encode({**claims, "aud": "https://other.example"}, key.private_key, algorithm="EdDSA", headers={"kid": kid, "typ": "at+jwt"})  # type: ignore[arg-type]
+        return jwt.encode(
+            {**claims, "aud": "https://other.example"},
+            _private_key(server),
+            algorithm="EdDSA",
+            headers={"kid": kid, "typ": "at+jwt"},
+        )
     if kind == "wrong typ":
-        key = server.runtime.keyring.current.current
-        return jwt.encode(claims, key.private_key, algorithm="EdDSA", headers={"kid": kid, "typ": "JWT"})  # type: ignore[arg-type]
+        return jwt.encode(
+            claims, _private_key(server), algorithm="EdDSA", headers={"kid": kid, "typ": "JWT"}
+        )
     raise AssertionError(kind)
 
 
@@ -180,4 +202,6 @@ async def test_hs256_mode_has_empty_jwks_and_verifies_with_the_secret(
             tokens["accessToken"], SECRET, algorithms=["HS256"], audience="http://localhost:8000"
         )
         assert claims["sub"] == tokens["user"]["id"]
-        assert (await server.client.get("/auth/me", headers=bearer(tokens["accessToken"]))).status_code == 200
+        assert (
+            await server.client.get("/auth/me", headers=bearer(tokens["accessToken"]))
+        ).status_code == 200

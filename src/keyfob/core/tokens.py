@@ -24,7 +24,7 @@ from keyfob.core.encoding import b64url_encode
 from keyfob.core.keys import SigningKey
 from keyfob.errors import ConfigurationError, InvalidToken
 
-REFRESH_TOKEN_PREFIX = "kfr_"  # noqa: S105 (a prefix, not a secret)
+REFRESH_TOKEN_PREFIX = "kfr_"
 MAX_TOKEN_LENGTH = 8192
 _TYP = "at+jwt"
 _B64URL = re.compile(r"[A-Za-z0-9_-]+")

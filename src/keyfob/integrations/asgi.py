@@ -27,7 +27,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 STATE_KEY = "keyfob"
-MISSING_TOKEN = "This needs a Bearer access token in the Authorization header."  # noqa: S105
+MISSING_TOKEN = "This needs a Bearer access token in the Authorization header."
 
 
 def bearer_token(authorization: str | None) -> str | None:

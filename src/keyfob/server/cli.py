@@ -14,7 +14,9 @@ from keyfob.server.settings import Settings
 from keyfob.store import Store
 from keyfob.store.migrate import migrate
 
-cli = typer.Typer(help="keyfob: passwordless sign-in with wallets and passkeys.", no_args_is_help=True)
+cli = typer.Typer(
+    help="keyfob: passwordless sign-in with wallets and passkeys.", no_args_is_help=True
+)
 keys_cli = typer.Typer(help="Token-signing keys.", no_args_is_help=True)
 cli.add_typer(keys_cli, name="keys")
 
@@ -110,7 +112,9 @@ def list_keys() -> None:
         try:
             for record in await store.signing_keys():
                 retired = record.retired_at.isoformat() if record.retired_at else "active"
-                typer.echo(f"{record.kid}  {record.alg}  {record.created_at.isoformat()}  {retired}")
+                typer.echo(
+                    f"{record.kid}  {record.alg}  {record.created_at.isoformat()}  {retired}"
+                )
         finally:
             await store.close()
 

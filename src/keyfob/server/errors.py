@@ -36,7 +36,9 @@ def _describe_validation(exc: RequestValidationError) -> str:
     problems = []
     for error in exc.errors()[:3]:
         where = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
-        problems.append(f"{where}: {error.get('msg', 'invalid')}" if where else error.get("msg", ""))
+        problems.append(
+            f"{where}: {error.get('msg', 'invalid')}" if where else error.get("msg", "")
+        )
     return "Invalid request: " + "; ".join(problems) + "."
 
 

@@ -64,7 +64,9 @@ async def consume_challenge(runtime: Runtime, body: LoginRequest) -> VerifiedSig
         now=runtime.now(),
     )
     verified = verify_nimiq_challenge_signature(body.message, body.signature, body.public_key)
-    if not await runtime.store.mark_used(f"challenge:{challenge.jti}", expires_at=challenge.expires_at):
+    if not await runtime.store.mark_used(
+        f"challenge:{challenge.jti}", expires_at=challenge.expires_at
+    ):
         raise InvalidNonce("This challenge was already used; ask for a new one.")
     return verified
 

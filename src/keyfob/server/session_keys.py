@@ -18,7 +18,9 @@ router = APIRouter(tags=["session keys"])
 @router.post(
     "/auth/session-key/token", response_model=AccessTokenResponse, response_model_by_alias=True
 )
-async def session_key_token(body: SessionKeyTokenRequest, runtime: RuntimeDep) -> AccessTokenResponse:
+async def session_key_token(
+    body: SessionKeyTokenRequest, runtime: RuntimeDep
+) -> AccessTokenResponse:
     """Mint an access token for a timestamp the session key signed within the last 30 seconds."""
     store, now = runtime.store, runtime.now()
     record = await store.get_session_key(body.thumbprint)
@@ -57,9 +59,7 @@ def _out(record: SessionKeyRecord) -> SessionKeyOut:
     )
 
 
-@router.get(
-    "/auth/session-keys", response_model=list[SessionKeyOut], response_model_by_alias=True
-)
+@router.get("/auth/session-keys", response_model=list[SessionKeyOut], response_model_by_alias=True)
 async def list_session_keys(user: CurrentUser, runtime: RuntimeDep) -> list[SessionKeyOut]:
     """The signed-in user's live app session keys."""
     records = await runtime.store.list_session_keys(user.id, now=runtime.now())

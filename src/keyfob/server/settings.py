@@ -58,9 +58,13 @@ class Settings(BaseSettings):
     def _check_public_url(cls, value: str) -> str:
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("KEYFOB_PUBLIC_URL must be an http(s) URL such as https://auth.example.com")
+            raise ValueError(
+                "KEYFOB_PUBLIC_URL must be an http(s) URL such as https://auth.example.com"
+            )
         if parts.path not in ("", "/") or parts.query or parts.fragment:
-            raise ValueError("KEYFOB_PUBLIC_URL must be an origin, without a path, query or fragment")
+            raise ValueError(
+                "KEYFOB_PUBLIC_URL must be an origin, without a path, query or fragment"
+            )
         return f"{parts.scheme}://{parts.netloc}".lower()
 
     @cached_property

@@ -171,7 +171,7 @@ class Store(SessionStore):
 
         The first sign-in creates the user and the identity; later ones stamp ``last_login`` and
         ``last_used_at`` (and fill in a missing public key). Concurrent first sign-ins of one
-        address create one user.
+        address create one user. A disabled user is returned as such: refusing is the caller's.
         """
         params = {"lookup_kind": kind, "lookup_address": address, "now": now, "pk": public_key}
         for _attempt in range(3):
