@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from keyfob import __version__
 from keyfob.server import challenge, login, me, nonce, refresh, session_keys
 from keyfob.server.errors import install_error_handlers
+from keyfob.server.housekeeping import housekeeping
 from keyfob.server.keyring import Keyring
 from keyfob.server.middleware import BodyLimitMiddleware, RateLimitMiddleware
 from keyfob.server.runtime import Runtime, utc_now
@@ -50,12 +51,14 @@ def create_app(
             access_ttl=settings.access_token_ttl,
         )
         await keyring.load(now=clock())
-        app.state.runtime = Runtime(
+        runtime = Runtime(
             settings=settings, store=store, keyring=keyring, secret_key=secret_key, clock=clock
         )
+        app.state.runtime = runtime
         log.info("keyfob %s serving %s", __version__, settings.public_url)
         try:
-            yield
+            async with housekeeping(runtime):
+                yield
         finally:
             await store.close()
 

@@ -4,21 +4,50 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Annotated
+from collections.abc import Coroutine
+from typing import Annotated, Any, TypeVar
 
 import typer
+from pydantic import ValidationError
 
+from keyfob.errors import KeyfobError
 from keyfob.server.keyring import Keyring, rotate_signing_key
 from keyfob.server.runtime import utc_now
 from keyfob.server.settings import Settings
 from keyfob.store import Store
 from keyfob.store.migrate import migrate
 
+T = TypeVar("T")
+
 cli = typer.Typer(
     help="keyfob: passwordless sign-in with wallets and passkeys.", no_args_is_help=True
 )
 keys_cli = typer.Typer(help="Token-signing keys.", no_args_is_help=True)
 cli.add_typer(keys_cli, name="keys")
+
+
+def _settings() -> Settings:
+    """Read the settings, or explain in one line which one is wrong."""
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"KEYFOB_{'_'.join(str(p) for p in error['loc']).upper()}: {error['msg']}"
+            for error in exc.errors()
+        )
+        typer.echo(f"keyfob: invalid settings: {problems}", err=True)
+        raise typer.Exit(2) from None
+    _configure_logging(settings)
+    return settings
+
+
+def _run(work: Coroutine[Any, Any, T]) -> T:
+    """Run ``work``; a KeyfobError (say, a bad secret key) becomes one line and exit code 2."""
+    try:
+        return asyncio.run(work)
+    except KeyfobError as exc:
+        typer.echo(f"keyfob: {exc.message}", err=True)
+        raise typer.Exit(2) from None
 
 
 def _configure_logging(settings: Settings) -> None:
@@ -54,9 +83,8 @@ def serve(
     """Migrate, generate keys if needed, and serve the API."""
     import uvicorn
 
-    settings = Settings()
-    _configure_logging(settings)
-    asyncio.run(_prepare(settings))
+    settings = _settings()
+    _run(_prepare(settings))
     uvicorn.run(
         "keyfob.server.app:prepared_app_factory",
         factory=True,
@@ -71,17 +99,15 @@ def serve(
 @cli.command("migrate")
 def migrate_command() -> None:
     """Apply the database migrations and exit."""
-    settings = Settings()
-    _configure_logging(settings)
-    asyncio.run(migrate(settings.resolved_database_url))
+    settings = _settings()
+    _run(migrate(settings.resolved_database_url))
     typer.echo("Database is up to date.")
 
 
 @keys_cli.command("rotate")
 def rotate() -> None:
     """Make a new signing key; old public keys stay in the JWKS until their tokens expire."""
-    settings = Settings()
-    _configure_logging(settings)
+    settings = _settings()
     if settings.token_algorithm == "HS256":
         typer.echo("Tokens are HS256: rotate by changing KEYFOB_SECRET_KEY.", err=True)
         raise typer.Exit(1)
@@ -98,13 +124,13 @@ def rotate() -> None:
             await store.close()
         return key.kid
 
-    typer.echo(f"New {settings.token_algorithm} signing key: {asyncio.run(run())}")
+    typer.echo(f"New {settings.token_algorithm} signing key: {_run(run())}")
 
 
 @keys_cli.command("list")
 def list_keys() -> None:
     """Show the signing keys: kid, algorithm, created, retired."""
-    settings = Settings()
+    settings = _settings()
 
     async def run() -> None:
         await migrate(settings.resolved_database_url)
@@ -118,7 +144,7 @@ def list_keys() -> None:
         finally:
             await store.close()
 
-    asyncio.run(run())
+    _run(run())
 
 
 def main() -> None:
