@@ -45,6 +45,7 @@ async def issue_nonce(runtime: Runtime, request: NonceRequest) -> NonceResponse:
     """Create a nonce (stored or signed, per ``KEYFOB_NONCE_MODE``) and the message around it."""
     settings = runtime.settings
     now = runtime.now()
+    now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # messages carry milliseconds
     expires_at = now + timedelta(seconds=settings.nonce_ttl)
     address = canonical_address(request.chain, request.address) if request.address else None
     chain_id = _chain_id(runtime, request.chain, request.chain_id)
