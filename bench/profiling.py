@@ -2,8 +2,9 @@
 
 ``py-spy record --format raw`` writes collapsed stacks (``frame;frame;...;leaf count``); the
 summary ranks frames by self time (the leaf) and by inclusive time (anywhere on the stack).
-Sampling is non-blocking (the target is not paused) but py-spy still competes for the client's
-core, so profiled runs are slower: take throughput figures from runs without ``--profile-dir``.
+Sampling is non-blocking (with ``--native`` py-spy must pause the target) and py-spy competes
+for the client's core, so profiled runs are slower: take throughput figures from runs without
+``--profile-dir``.
 py-spy's idle detection misses threads parked in a timed wait (anyio's worker threads), so stacks
 ending in :data:`IDLE_LEAVES` are left out of the summary.
 """
@@ -31,9 +32,13 @@ def py_spy_path() -> str:
 
 
 def start_py_spy(
-    pid: int, output: Path, *, duration: float, core: int | None, native: bool
+    pid: int, output: Path, *, duration: float, core: int | None, native: bool, gil: bool
 ) -> subprocess.Popen[bytes]:
-    """Sample ``pid`` for ``duration`` seconds into ``output`` (raw collapsed stacks)."""
+    """Sample ``pid`` for ``duration`` seconds into ``output`` (raw collapsed stacks).
+
+    ``gil`` keeps only samples of the thread holding the GIL: Python CPU time, without threads
+    that merely wait for the GIL (they show up in a GIL-releasing call such as ``os.urandom``).
+    """
     command = [
         py_spy_path(),
         "record",
@@ -46,12 +51,13 @@ def start_py_spy(
         "--format",
         "raw",
         "--nolineno",
-        "--nonblocking",
         "--output",
         str(output),
     ]
-    if native:
-        command.append("--native")
+    # py-spy can only unwind C frames of a paused process.
+    command.append("--native" if native else "--nonblocking")
+    if gil:
+        command.append("--gil")
     return subprocess.Popen(
         pinned(command, core), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL
     )
@@ -69,6 +75,8 @@ def load_stacks(path: Path) -> Counter[tuple[str, ...]]:
 
 def summarise(path: Path, *, top: int = 20) -> str:
     """Top frames by self and inclusive share of the samples, as plain text."""
+    if not path.exists():
+        return f"{path.name}: py-spy wrote nothing (see its message above)"
     stacks = load_stacks(path)
     idle = sum(n for stack, n in stacks.items() if stack[-1] in IDLE_LEAVES)
     stacks = Counter({stack: n for stack, n in stacks.items() if stack[-1] not in IDLE_LEAVES})

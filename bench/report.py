@@ -66,8 +66,10 @@ def summary(
         }
         for name, samples in recorder.latencies.items()
     }
+    done = len(recorder.latencies.get(primary, []))
     return {
-        "per_second": round(len(recorder.latencies.get(primary, [])) / duration, 1),
+        "per_second": round(done / duration, 1),
+        "server_cpu_ms_per_op": round(1000 * cpu.get("server", 0.0) / max(1, done), 3),
         "latency": latencies,
         "cpu_share": {name: round(seconds / duration, 3) for name, seconds in cpu.items()},
         "errors": dict(recorder.errors),
@@ -102,7 +104,10 @@ def report(args: argparse.Namespace, results: dict[str, dict[str, Any]]) -> str:
         label, primary, parts = LABELS[phase]
         share = {name: round(100 * value) for name, value in result["cpu_share"].items()}
         where = "all cores" if args.no_pin else f"core {args.server_core}"
-        lines.append(f"{label:42} {result['per_second']:9.1f}")
+        lines.append(
+            f"{label:42} {result['per_second']:9.1f}   "
+            f"(server CPU {result['server_cpu_ms_per_op']:.3f} ms each)"
+        )
         others = share.get("machine", 0) - share.get("server", 0) - share.get("client", 0)
         lines.append(
             f"  CPU: server {share.get('server', 0)}% (system {share.get('server_system', 0)}%), "

@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from http_client import Connection, wait_until_up
+from http_client import Connection, HttpError, wait_until_up
 from loadgen import Iteration, Recorder, get_iteration, run_load, sign_in_iteration
 from profiling import start_py_spy, summarise
 from report import machine, report, summary
@@ -64,6 +64,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-pin", action="store_true", help="do not pin processes to cores")
     parser.add_argument("--profile-dir", type=Path, help="py-spy every phase into this directory")
     parser.add_argument("--native", action="store_true", help="py-spy --native (C frames too)")
+    parser.add_argument("--gil", action="store_true", help="py-spy --gil (GIL holder only)")
     parser.add_argument(
         "--serve-command",
         help="command line that runs `keyfob serve` (default: the keyfob script next to this "
@@ -133,12 +134,15 @@ class Bench:
 
     async def wait_up(self, server: ServerProcess) -> None:
         """Wait for the server to answer ``/healthz`` (it listens only once its lifespan ran)."""
-        try:
-            status = await wait_until_up(HOST, server.port, "/healthz", within=60)
-        except Exception:
+        deadline = time.monotonic() + 60
+        while True:
             server.check_alive()
-            raise
-        server.check_alive()
+            try:
+                status = await wait_until_up(HOST, server.port, "/healthz", within=0.5)
+                break
+            except HttpError:
+                if time.monotonic() > deadline:
+                    raise
         self.log(f"{server.name} up on {server.url} (pid {server.process.pid}, /healthz {status})")
 
     async def signin_phase(self, keyfob: ServerProcess) -> None:
@@ -208,7 +212,12 @@ class Bench:
                 args.profile_dir.mkdir(parents=True, exist_ok=True)
                 output = args.profile_dir / f"{phase}-{args.nonce_mode}.txt"
                 spy = start_py_spy(
-                    pid, output, duration=args.duration, core=self.client_core, native=args.native
+                    pid,
+                    output,
+                    duration=args.duration,
+                    core=self.client_core,
+                    native=args.native,
+                    gil=args.gil,
                 )
             await asyncio.sleep(max(0.0, recorder.measure_until - time.perf_counter()))
             after = self.cpu_sample(pid)
@@ -259,6 +268,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with asyncio.Runner(loop_factory=loop_factory) as runner:
             runner.run(bench.run())
+    except (RuntimeError, HttpError) as exc:
+        bench.log(f"bench: {exc}")
+        return 1
     finally:
         if args.keep_workdir:
             bench.log(f"kept {workdir}")
