@@ -3,6 +3,7 @@ Keccak-256 of the lowercase hex."""
 
 from __future__ import annotations
 
+import functools
 import re
 
 from Crypto.Hash import keccak
@@ -19,6 +20,9 @@ def keccak256(data: bytes) -> bytes:
     return keccak.new(digest_bits=256, data=data).digest()
 
 
+# Sign-ins repeat the same few addresses (the message, the recovered key, the nonce's binding):
+# remember recent checksums rather than hashing each one again.
+@functools.lru_cache(maxsize=4096)
 def _checksum(lower_hex: str) -> str:
     text = lower_hex.encode("ascii")
     nibbles = keccak256(text).hex()[:40].encode("ascii")

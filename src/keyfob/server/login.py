@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
+from starlette.responses import Response
 
 from keyfob.core.challenge import verify_challenge
 from keyfob.core.eip4361 import verify_ethereum_sign_in
@@ -19,7 +20,7 @@ from keyfob.core.tokens import hash_refresh_token, new_refresh_token
 from keyfob.errors import Forbidden, InvalidNonce, InvalidRequest, InvalidSessionKey
 from keyfob.server.auth import token_response
 from keyfob.server.runtime import Runtime, get_runtime
-from keyfob.server.schemas import LoginRequest, TokenResponse
+from keyfob.server.schemas import LoginRequest, TokenResponse, json_response
 from keyfob.store.records import SessionKeyRecord
 
 router = APIRouter(tags=["wallet sign-in"])
@@ -123,9 +124,7 @@ def authorised_session_key(body: LoginRequest, verified: VerifiedSignIn) -> Sess
 
 
 @router.post("/auth/login", response_model=TokenResponse, response_model_by_alias=True)
-async def login(
-    body: LoginRequest, runtime: Annotated[Runtime, Depends(get_runtime)]
-) -> TokenResponse:
+async def login(body: LoginRequest, runtime: Annotated[Runtime, Depends(get_runtime)]) -> Response:
     """Sign in with a wallet signature; the first sign-in creates the user."""
     if is_challenge(body):
         verified = await consume_challenge(runtime, body)
@@ -134,7 +133,8 @@ async def login(
         verified = verify_signature(runtime, body)
         session_key = authorised_session_key(body, verified)
         await consume_nonce(runtime, verified)
-    return await start_session(runtime, verified, amr=(verified.chain,), session_key=session_key)
+    tokens = await start_session(runtime, verified, amr=(verified.chain,), session_key=session_key)
+    return json_response(tokens)
 
 
 async def start_session(

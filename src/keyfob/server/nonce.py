@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
+from starlette.responses import Response
 
 from keyfob.core.eip55 import to_checksum_address
 from keyfob.core.nimiq import normalize_nimiq_address
@@ -16,7 +17,13 @@ from keyfob.core.signin_message import SignInMessage
 from keyfob.core.solana import is_solana_address
 from keyfob.errors import InvalidRequest, MessageMismatch
 from keyfob.server.runtime import Runtime, get_runtime
-from keyfob.server.schemas import Chain, MessageFields, NonceRequest, NonceResponse
+from keyfob.server.schemas import (
+    Chain,
+    MessageFields,
+    NonceRequest,
+    NonceResponse,
+    json_response,
+)
 from keyfob.store.records import NonceRecord
 
 router = APIRouter(tags=["wallet sign-in"])
@@ -114,9 +121,9 @@ def _chain_id(runtime: Runtime, chain: str, requested: int | None) -> str | None
 @router.post("/auth/nonce", response_model=NonceResponse, response_model_by_alias=True)
 async def post_nonce(
     body: NonceRequest, runtime: Annotated[Runtime, Depends(get_runtime)]
-) -> NonceResponse:
+) -> Response:
     """Issue a nonce and the message to sign (``message`` is null when no address was given)."""
-    return await issue_nonce(runtime, body)
+    return json_response(await issue_nonce(runtime, body))
 
 
 @router.get("/auth/nonce", response_model=NonceResponse, response_model_by_alias=True)
@@ -125,7 +132,7 @@ async def get_nonce(
     chain: Annotated[Chain, Query()],
     address: Annotated[str | None, Query(max_length=128)] = None,
     chain_id: Annotated[int | None, Query(alias="chainId", ge=1)] = None,
-) -> NonceResponse:
+) -> Response:
     """The same as ``POST /auth/nonce``, with query parameters (as seed 002 does it)."""
     params: dict[str, Any] = {"chain": chain, "address": address, "chain_id": chain_id}
-    return await issue_nonce(runtime, NonceRequest(**params))
+    return json_response(await issue_nonce(runtime, NonceRequest(**params)))

@@ -9,13 +9,13 @@ from fastapi import APIRouter, Response
 from keyfob.core.tokens import hash_refresh_token, new_refresh_token
 from keyfob.errors import Forbidden, InvalidToken
 from keyfob.server.auth import Claims, RuntimeDep, token_response
-from keyfob.server.schemas import LogoutRequest, RefreshRequest, TokenResponse
+from keyfob.server.schemas import LogoutRequest, RefreshRequest, TokenResponse, json_response
 
 router = APIRouter(tags=["tokens"])
 
 
 @router.post("/auth/refresh", response_model=TokenResponse, response_model_by_alias=True)
-async def refresh(body: RefreshRequest, runtime: RuntimeDep) -> TokenResponse:
+async def refresh(body: RefreshRequest, runtime: RuntimeDep) -> Response:
     """Trade a refresh token for a new pair; the old one is spent (reuse revokes the session)."""
     store, settings, now = runtime.store, runtime.settings, runtime.now()
     new_token = new_refresh_token()
@@ -31,7 +31,7 @@ async def refresh(body: RefreshRequest, runtime: RuntimeDep) -> TokenResponse:
         raise InvalidToken("The user of this session no longer exists.")
     if user.disabled:
         raise Forbidden("This account is disabled.")
-    return token_response(runtime, user, session, new_token)
+    return json_response(token_response(runtime, user, session, new_token))
 
 
 @router.post("/auth/logout", status_code=204, response_class=Response)

@@ -38,7 +38,10 @@ class Runtime:
         return self.clock()
 
 
-def get_runtime(connection: HTTPConnection) -> Runtime:
-    """FastAPI dependency: the :class:`Runtime` stored on the app."""
+async def get_runtime(connection: HTTPConnection) -> Runtime:
+    """FastAPI dependency: the :class:`Runtime` stored on the app.
+
+    ``async`` on purpose: FastAPI runs a plain ``def`` dependency in a thread pool.
+    """
     runtime: Runtime = connection.app.state.runtime
     return runtime

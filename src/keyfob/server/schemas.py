@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
+from starlette.responses import Response
 
 Chain = Literal["ethereum", "nimiq", "solana"]
 
@@ -141,3 +142,13 @@ class SessionKeyOut(Body):
     created_at: datetime
     expires_at: datetime
     last_used_at: datetime | None
+
+
+def json_response(model: BaseModel) -> Response:
+    """Serialise ``model`` (camelCase) straight to a response.
+
+    Hot routes return this instead of the model: FastAPI would otherwise validate the model a
+    second time against ``response_model`` before encoding it. ``response_model`` stays on the
+    route for the OpenAPI document.
+    """
+    return Response(model.model_dump_json(by_alias=True), media_type="application/json")

@@ -9,7 +9,12 @@ from fastapi import APIRouter, Response
 from keyfob.core.session_keys import parse_session_key, verify_session_key_proof
 from keyfob.errors import Forbidden, InvalidSessionKey, NotFound
 from keyfob.server.auth import CurrentUser, RuntimeDep, mint_access_token
-from keyfob.server.schemas import AccessTokenResponse, SessionKeyOut, SessionKeyTokenRequest
+from keyfob.server.schemas import (
+    AccessTokenResponse,
+    SessionKeyOut,
+    SessionKeyTokenRequest,
+    json_response,
+)
 from keyfob.store.records import SessionKeyRecord
 
 router = APIRouter(tags=["session keys"])
@@ -18,9 +23,7 @@ router = APIRouter(tags=["session keys"])
 @router.post(
     "/auth/session-key/token", response_model=AccessTokenResponse, response_model_by_alias=True
 )
-async def session_key_token(
-    body: SessionKeyTokenRequest, runtime: RuntimeDep
-) -> AccessTokenResponse:
+async def session_key_token(body: SessionKeyTokenRequest, runtime: RuntimeDep) -> Response:
     """Mint an access token for a timestamp the session key signed within the last 30 seconds."""
     store, now = runtime.store, runtime.now()
     record = await store.get_session_key(body.thumbprint)
@@ -46,7 +49,8 @@ async def session_key_token(
     if user.disabled:
         raise Forbidden("This account is disabled.")
     token = mint_access_token(runtime, user, session, amr=(*session.amr, "session_key"))
-    return AccessTokenResponse(access_token=token, expires_in=runtime.settings.access_token_ttl)
+    expires_in = runtime.settings.access_token_ttl
+    return json_response(AccessTokenResponse(access_token=token, expires_in=expires_in))
 
 
 def _out(record: SessionKeyRecord) -> SessionKeyOut:
