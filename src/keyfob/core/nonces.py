@@ -41,7 +41,15 @@ class SignedNonce:
 
 def new_nonce() -> str:
     """A random alphanumeric nonce of 22 base62 characters (over 128 bits)."""
-    return "".join(secrets.choice(_BASE62) for _ in range(_NONCE_LENGTH))
+    # One read of 24 random bytes reduced to 22 base62 digits (62**22 > 2**130): 192 bits drawn
+    # for a range of ~2**131 leaves a modulo bias below 2**-60. secrets.choice per character
+    # would cost 22 system calls.
+    number = int.from_bytes(secrets.token_bytes(24), "big") % (62**_NONCE_LENGTH)
+    digits = []
+    for _ in range(_NONCE_LENGTH):
+        number, digit = divmod(number, 62)
+        digits.append(_BASE62[digit])
+    return "".join(digits)
 
 
 def issue_signed_nonce(*, key: bytes, chain: str, now: datetime, ttl: int) -> str:
