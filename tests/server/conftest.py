@@ -54,8 +54,14 @@ class Server:
 ServerFactory = Callable[..., Any]
 
 
+@pytest.fixture(params=["fastpath", "fastapi"])
+def routing(request: pytest.FixtureRequest) -> str:
+    """Each server test runs through the ASGI fast path and through FastAPI's own routes."""
+    return str(request.param)
+
+
 @pytest.fixture
-def make_server(database_url: str, tmp_path: Path) -> ServerFactory:
+def make_server(database_url: str, tmp_path: Path, routing: str) -> ServerFactory:
     """``async with make_server(nonce_mode="signed") as server:`` starts an app on the database."""
 
     @asynccontextmanager
@@ -69,7 +75,7 @@ def make_server(database_url: str, tmp_path: Path) -> ServerFactory:
         }
         values.update(overrides)
         clock = Clock()
-        app = create_app(Settings(**values), clock=clock)
+        app = create_app(Settings(**values), clock=clock, fast_path=routing == "fastpath")
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url=PUBLIC_URL) as client:

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from keyfob import __version__
 from keyfob.server import challenge, login, me, nonce, refresh, session_keys
 from keyfob.server.errors import install_error_handlers
+from keyfob.server.fastpath import FastPath
 from keyfob.server.housekeeping import housekeeping
 from keyfob.server.keyring import Keyring
 from keyfob.server.middleware import BodyLimitMiddleware, RateLimitMiddleware
@@ -33,8 +34,13 @@ def create_app(
     *,
     run_migrations: bool = True,
     clock: Callable[[], datetime] = utc_now,
+    fast_path: bool = True,
 ) -> FastAPI:
-    """Build the keyfob server; its lifespan migrates the database and loads the keys."""
+    """Build the keyfob server; its lifespan migrates the database and loads the keys.
+
+    ``fast_path`` serves the sign-in endpoints through :class:`~keyfob.server.fastpath.FastPath`
+    (the default); without it FastAPI's own routes answer them, identically but slower.
+    """
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -73,6 +79,8 @@ def create_app(
     install_error_handlers(app)
     for module in (nonce, login, challenge, refresh, session_keys, me):
         app.include_router(module.router)
+    if fast_path:
+        app.add_middleware(FastPath, runtime=lambda: app.state.runtime)
     app.add_middleware(RateLimitMiddleware, per_minute=settings.rate_limit)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     return app

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from http import HTTPStatus
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -26,15 +28,21 @@ _HTTP_ERRORS = {
 }
 
 
+def error_headers(status: int, code: str) -> dict[str, str]:
+    """Extra headers of an error response: a 401 says which Bearer error it was (RFC 6750)."""
+    return {"WWW-Authenticate": f'Bearer error="{code}"'} if status == 401 else {}
+
+
 def error_response(status: int, code: str, message: str) -> JSONResponse:
     """Build the JSON error body every keyfob error uses."""
-    headers = {"WWW-Authenticate": f'Bearer error="{code}"'} if status == 401 else None
+    headers = error_headers(status, code)
     return JSONResponse({"error": code, "message": message}, status_code=status, headers=headers)
 
 
-def _describe_validation(exc: RequestValidationError) -> str:
+def describe_validation(errors: Sequence[Any]) -> str:
+    """One sentence naming the first few invalid fields of a pydantic/FastAPI validation error."""
     problems = []
-    for error in exc.errors()[:3]:
+    for error in errors[:3]:
         where = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
         problems.append(
             f"{where}: {error.get('msg', 'invalid')}" if where else error.get("msg", "")
@@ -51,7 +59,7 @@ async def _keyfob_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    return error_response(422, "invalid_request", _describe_validation(exc))
+    return error_response(422, "invalid_request", describe_validation(exc.errors()))
 
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:

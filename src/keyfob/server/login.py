@@ -123,9 +123,8 @@ def authorised_session_key(body: LoginRequest, verified: VerifiedSignIn) -> Sess
     return key
 
 
-@router.post("/auth/login", response_model=TokenResponse, response_model_by_alias=True)
-async def login(body: LoginRequest, runtime: Annotated[Runtime, Depends(get_runtime)]) -> Response:
-    """Sign in with a wallet signature; the first sign-in creates the user."""
+async def sign_in(runtime: Runtime, body: LoginRequest) -> TokenResponse:
+    """Verify the signed message (or seed 000 challenge), burn its nonce, and issue tokens."""
     if is_challenge(body):
         verified = await consume_challenge(runtime, body)
         session_key = authorised_session_key(body, verified)
@@ -133,8 +132,13 @@ async def login(body: LoginRequest, runtime: Annotated[Runtime, Depends(get_runt
         verified = verify_signature(runtime, body)
         session_key = authorised_session_key(body, verified)
         await consume_nonce(runtime, verified)
-    tokens = await start_session(runtime, verified, amr=(verified.chain,), session_key=session_key)
-    return json_response(tokens)
+    return await start_session(runtime, verified, amr=(verified.chain,), session_key=session_key)
+
+
+@router.post("/auth/login", response_model=TokenResponse, response_model_by_alias=True)
+async def login(body: LoginRequest, runtime: Annotated[Runtime, Depends(get_runtime)]) -> Response:
+    """Sign in with a wallet signature; the first sign-in creates the user."""
+    return json_response(await sign_in(runtime, body))
 
 
 async def start_session(

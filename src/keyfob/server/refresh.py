@@ -9,14 +9,14 @@ from fastapi import APIRouter, Response
 from keyfob.core.tokens import hash_refresh_token, new_refresh_token
 from keyfob.errors import Forbidden, InvalidToken
 from keyfob.server.auth import Claims, RuntimeDep, token_response
+from keyfob.server.runtime import Runtime
 from keyfob.server.schemas import LogoutRequest, RefreshRequest, TokenResponse, json_response
 
 router = APIRouter(tags=["tokens"])
 
 
-@router.post("/auth/refresh", response_model=TokenResponse, response_model_by_alias=True)
-async def refresh(body: RefreshRequest, runtime: RuntimeDep) -> Response:
-    """Trade a refresh token for a new pair; the old one is spent (reuse revokes the session)."""
+async def refresh_tokens(runtime: Runtime, body: RefreshRequest) -> TokenResponse:
+    """Rotate the refresh token and issue a new pair for its session."""
     store, settings, now = runtime.store, runtime.settings, runtime.now()
     new_token = new_refresh_token()
     session = await store.rotate_refresh_token(
@@ -31,7 +31,13 @@ async def refresh(body: RefreshRequest, runtime: RuntimeDep) -> Response:
         raise InvalidToken("The user of this session no longer exists.")
     if user.disabled:
         raise Forbidden("This account is disabled.")
-    return json_response(token_response(runtime, user, session, new_token))
+    return token_response(runtime, user, session, new_token)
+
+
+@router.post("/auth/refresh", response_model=TokenResponse, response_model_by_alias=True)
+async def refresh(body: RefreshRequest, runtime: RuntimeDep) -> Response:
+    """Trade a refresh token for a new pair; the old one is spent (reuse revokes the session)."""
+    return json_response(await refresh_tokens(runtime, body))
 
 
 @router.post("/auth/logout", status_code=204, response_class=Response)

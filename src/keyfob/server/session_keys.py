@@ -9,6 +9,7 @@ from fastapi import APIRouter, Response
 from keyfob.core.session_keys import parse_session_key, verify_session_key_proof
 from keyfob.errors import Forbidden, InvalidSessionKey, NotFound
 from keyfob.server.auth import CurrentUser, RuntimeDep, mint_access_token
+from keyfob.server.runtime import Runtime
 from keyfob.server.schemas import (
     AccessTokenResponse,
     SessionKeyOut,
@@ -20,11 +21,10 @@ from keyfob.store.records import SessionKeyRecord
 router = APIRouter(tags=["session keys"])
 
 
-@router.post(
-    "/auth/session-key/token", response_model=AccessTokenResponse, response_model_by_alias=True
-)
-async def session_key_token(body: SessionKeyTokenRequest, runtime: RuntimeDep) -> Response:
-    """Mint an access token for a timestamp the session key signed within the last 30 seconds."""
+async def mint_for_session_key(
+    runtime: Runtime, body: SessionKeyTokenRequest
+) -> AccessTokenResponse:
+    """Check the key's proof over a fresh timestamp, advance its clock, and mint a token."""
     store, now = runtime.store, runtime.now()
     record = await store.get_session_key(body.thumbprint)
     if record is None or record.revoked_at is not None or record.expires_at <= now:
@@ -49,8 +49,15 @@ async def session_key_token(body: SessionKeyTokenRequest, runtime: RuntimeDep) -
     if user.disabled:
         raise Forbidden("This account is disabled.")
     token = mint_access_token(runtime, user, session, amr=(*session.amr, "session_key"))
-    expires_in = runtime.settings.access_token_ttl
-    return json_response(AccessTokenResponse(access_token=token, expires_in=expires_in))
+    return AccessTokenResponse(access_token=token, expires_in=runtime.settings.access_token_ttl)
+
+
+@router.post(
+    "/auth/session-key/token", response_model=AccessTokenResponse, response_model_by_alias=True
+)
+async def session_key_token(body: SessionKeyTokenRequest, runtime: RuntimeDep) -> Response:
+    """Mint an access token for a timestamp the session key signed within the last 30 seconds."""
+    return json_response(await mint_for_session_key(runtime, body))
 
 
 def _out(record: SessionKeyRecord) -> SessionKeyOut:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 import sqlalchemy
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool, QueuePool
 
@@ -21,9 +22,10 @@ SQLITE_BEGIN = "keyfob_sqlite_begin"
 _SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
-    "PRAGMA busy_timeout=5000",
     "PRAGMA foreign_keys=ON",
 )
+_BUSY_TIMEOUT_MS = 5000
+_BUSY_ERRORS = ("SQLITE_BUSY", "SQLITE_LOCKED")  # with their extended codes (SQLITE_BUSY_*)
 _DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
     "sqlite+aiosqlite": "sqlite+aiosqlite",
@@ -97,12 +99,54 @@ def create_sqlite_thread_engine(url: URL, *, connections: int) -> Engine:
     return engine
 
 
+def create_sqlite_inline_engine(url: URL) -> Engine:
+    """A synchronous (pysqlite) engine on the same SQLite file for the event loop's own thread.
+
+    The same settings, but a busy timeout of 0 (from the moment of connecting): a statement
+    that meets another connection's write lock fails at once with SQLITE_BUSY (see
+    :func:`is_sqlite_busy`) instead of blocking the loop. One pooled connection is enough, as
+    nothing awaits while holding it; the unbounded overflow only means that a checkout never
+    waits for one (that too would block the loop).
+    """
+    engine = sqlalchemy.create_engine(
+        url.set(drivername="sqlite+pysqlite"),
+        poolclass=QueuePool,
+        pool_size=1,
+        max_overflow=-1,
+        connect_args={"check_same_thread": False, "timeout": 0},
+    )
+    event.listen(engine, "connect", _sqlite_connect_nowait)
+    event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+def is_sqlite_busy(error: BaseException) -> bool:
+    """True if ``error`` is SQLite's "database is locked" (SQLITE_BUSY or SQLITE_LOCKED), raw
+    from the sqlite3 module or wrapped by SQLAlchemy."""
+    cause = error.orig if isinstance(error, DBAPIError) else error
+    if not isinstance(cause, sqlite3.OperationalError):
+        return False
+    name = getattr(cause, "sqlite_errorname", None)
+    if isinstance(name, str):
+        return name.startswith(_BUSY_ERRORS)
+    message = str(cause).lower()
+    return "locked" in message or "busy" in message
+
+
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    _configure(dbapi_connection, _BUSY_TIMEOUT_MS)
+
+
+def _sqlite_connect_nowait(dbapi_connection: Any, _record: Any) -> None:
+    _configure(dbapi_connection, 0)
+
+
+def _configure(dbapi_connection: Any, busy_timeout_ms: int) -> None:
     # Turn off the sqlite3 module's implicit BEGIN so that _sqlite_begin decides how to begin.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
-        for pragma in _SQLITE_PRAGMAS:
+        for pragma in (*_SQLITE_PRAGMAS, f"PRAGMA busy_timeout={busy_timeout_ms:d}"):
             cursor.execute(pragma)
     finally:
         cursor.close()

@@ -2,24 +2,33 @@
 
 Each store operation is a plain function ``fn(connection, *args)``. On PostgreSQL it runs on the
 async engine through ``AsyncConnection.run_sync``. On a SQLite file it runs on a pysqlite engine
-in a worker thread, one hop per operation: aiosqlite would hop threads on every cursor call
-(about nine per transaction), which dominated the cost of a sign-in. One writer thread keeps
-this process's writers in line; other processes are waited for by SQLite's busy timeout, off
-the event loop.
+right on the event loop (:class:`InlineRunner`): a statement on a WAL file costs tens of
+microseconds, a hop to a worker thread and back several hundred. aiosqlite would hop threads on
+every cursor call (about nine per transaction). Only when another connection holds SQLite's
+write lock does an operation move to a worker thread (:class:`ThreadRunner`), where SQLite's
+busy timeout can wait without stalling the loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from keyfob.store.engine import SQLITE_BEGIN, create_sqlite_thread_engine, is_memory_sqlite
+from keyfob.store.engine import (
+    SQLITE_BEGIN,
+    create_sqlite_inline_engine,
+    create_sqlite_thread_engine,
+    is_memory_sqlite,
+    is_sqlite_busy,
+)
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -56,9 +65,10 @@ class Runner(Protocol):
 
 
 def make_runner(engine: AsyncEngine) -> Runner:
-    """Threads for a SQLite file, the async engine itself otherwise."""
+    """Inline on the event loop for a SQLite file (threads when it is busy), the async engine
+    itself otherwise."""
     if engine.dialect.name == "sqlite" and not is_memory_sqlite(engine.url):
-        return ThreadRunner(engine)
+        return InlineRunner(engine)
     return AsyncRunner(engine)
 
 
@@ -132,12 +142,10 @@ class ThreadRunner:
         return await asyncio.get_running_loop().run_in_executor(self._readers, call)
 
     def _transaction(self, fn: Callable[..., T], args: Args, kwargs: Kwargs) -> T:
-        with self._writes.begin() as connection:
-            return fn(connection, *args, **kwargs)
+        return _transaction(self._writes, fn, args, kwargs)
 
     def _run_autocommit(self, fn: Callable[..., T], args: Args, kwargs: Kwargs) -> T:
-        with self._autocommit.connect() as connection:
-            return fn(connection, *args, **kwargs)
+        return _autocommit(self._autocommit, fn, args, kwargs)
 
     async def close(self) -> None:
         """Let running operations finish, then stop the threads and close the connections."""
@@ -147,3 +155,81 @@ class ThreadRunner:
         self._writer.shutdown(wait=True)
         self._readers.shutdown(wait=True)
         self._engine.dispose()
+
+
+class InlineRunner:
+    """Runs on a pysqlite engine in the event loop's own thread, no hop; on a busy database it
+    hands the call to a :class:`ThreadRunner`.
+
+    This process's writes stay serialised without a lock of our own: every ``fn`` is synchronous
+    and runs from BEGIN to COMMIT without yielding to the loop, so two coroutines can never
+    interleave inside one transaction. The only other writer in this process is the fallback's
+    writer thread; while it holds the write lock, an inline write finds the database busy and
+    falls back too, queueing behind it on that one thread.
+
+    The inline connection never waits for a lock (busy timeout 0): when another connection (the
+    fallback thread, another process) holds it, the call fails at once with SQLITE_BUSY and
+    runs again on the ThreadRunner, which waits out SQLite's 5 s busy timeout off the loop.
+    Running it again is safe because the failed attempt left nothing behind: usually it failed
+    at ``BEGIN IMMEDIATE``, before anything ran; a single autocommit statement is atomic; and in
+    any case the ``with`` block below has rolled the transaction back and returned the
+    connection before the exception reaches the handler that retries. ``fn`` must therefore act
+    only through its connection, as every store operation does: it may be called twice.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = create_sqlite_inline_engine(engine.url)
+        self._writes = self._engine.execution_options(**{SQLITE_BEGIN: "BEGIN IMMEDIATE"})
+        self._autocommit = self._engine.execution_options(**{SQLITE_BEGIN: ""})
+        self._fallback = ThreadRunner(engine)
+
+    async def write(
+        self, fn: Callable[Concatenate[Connection, P], T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Run ``fn`` in one transaction right here; on the writer thread if SQLite is busy."""
+        try:
+            return _transaction(self._writes, fn, args, kwargs)
+        except (OperationalError, sqlite3.OperationalError) as error:
+            if not is_sqlite_busy(error):
+                raise
+        return await self._fallback.write(fn, *args, **kwargs)
+
+    async def write_one(
+        self, fn: Callable[Concatenate[Connection, P], T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Run ``fn`` in autocommit mode right here; on the writer thread if SQLite is busy."""
+        try:
+            return _autocommit(self._autocommit, fn, args, kwargs)
+        except (OperationalError, sqlite3.OperationalError) as error:
+            if not is_sqlite_busy(error):
+                raise
+        return await self._fallback.write_one(fn, *args, **kwargs)
+
+    async def read(
+        self, fn: Callable[Concatenate[Connection, P], T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Run ``fn`` in autocommit mode right here (WAL readers seldom meet a lock); on a reader
+        thread if SQLite is busy."""
+        try:
+            return _autocommit(self._autocommit, fn, args, kwargs)
+        except (OperationalError, sqlite3.OperationalError) as error:
+            if not is_sqlite_busy(error):
+                raise
+        return await self._fallback.read(fn, *args, **kwargs)
+
+    async def close(self) -> None:
+        """Close the inline connection, then the fallback's threads and connections."""
+        self._engine.dispose()
+        await self._fallback.close()
+
+
+def _transaction(engine: Engine, fn: Callable[..., T], args: Args, kwargs: Kwargs) -> T:
+    """``fn`` in one transaction: committed if it returns, rolled back if it raises."""
+    with engine.begin() as connection:
+        return fn(connection, *args, **kwargs)
+
+
+def _autocommit(engine: Engine, fn: Callable[..., T], args: Args, kwargs: Kwargs) -> T:
+    """``fn`` on a connection that opens no transaction (see SQLITE_BEGIN)."""
+    with engine.connect() as connection:
+        return fn(connection, *args, **kwargs)
