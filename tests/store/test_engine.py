@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
-from keyfob.errors import ConfigurationError
+from keyfob.errors import ConfigurationError, KeyfobError
 from keyfob.store import Store, create_engine
-from keyfob.store.engine import normalize_url
+from keyfob.store.engine import create_sqlite_inline_engine, is_sqlite_busy, normalize_url
 from keyfob.store.schema import metadata
 from tests.store.factories import NOW
 
@@ -50,6 +55,19 @@ async def test_sqlite_connection_settings(tmp_path: object) -> None:
     assert values == ["wal", 1, 5000, 1]
 
 
+def test_inline_sqlite_engine_never_waits(tmp_path: object) -> None:
+    engine = create_sqlite_inline_engine(normalize_url(f"sqlite:///{tmp_path}/k.db"))
+    try:
+        with engine.connect() as conn:
+            values = [
+                conn.execute(text(f"PRAGMA {name}")).scalar()
+                for name in ("journal_mode", "synchronous", "busy_timeout", "foreign_keys")
+            ]
+    finally:
+        engine.dispose()
+    assert values == ["wal", 1, 0, 1]
+
+
 async def test_in_memory_sqlite_keeps_its_data() -> None:
     engine = create_engine("sqlite://")
     async with engine.begin() as conn:
@@ -62,3 +80,55 @@ async def test_in_memory_sqlite_keeps_its_data() -> None:
         assert await store.get_user(user.id) == user
     finally:
         await store.close()
+
+
+def _busy_error(path: Path) -> BaseException:
+    holder = sqlite3.connect(path, isolation_level=None)
+    other = sqlite3.connect(path, isolation_level=None, timeout=0)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        other.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        return exc
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+        other.close()
+    raise AssertionError("no busy error")
+
+
+def _error_of(path: Path, sql: str) -> BaseException:
+    connection = sqlite3.connect(path)
+    try:
+        connection.execute(sql)
+    except sqlite3.Error as exc:
+        return exc
+    finally:
+        connection.close()
+    raise AssertionError(f"{sql} did not fail")
+
+
+def _wrapped(error: BaseException) -> BaseException:
+    return OperationalError("BEGIN IMMEDIATE", None, error)
+
+
+@pytest.mark.parametrize(
+    ("make", "busy"),
+    [
+        (_busy_error, True),
+        (lambda p: _wrapped(_busy_error(p)), True),
+        (lambda p: _error_of(p, "SELECT * FROM no_such_table"), False),
+        (lambda p: _wrapped(_error_of(p, "SELECT * FROM no_such_table")), False),
+        (lambda p: _error_of(p, "INSERT INTO t (k) VALUES (NULL)"), False),  # IntegrityError
+        (lambda p: sqlite3.OperationalError("database is locked"), True),  # no sqlite_errorname
+        (lambda p: sqlite3.OperationalError("no such column: busy"), False),
+        (lambda p: ValueError("database is locked"), False),
+        (lambda p: KeyfobError("database is locked"), False),
+    ],
+)
+def test_is_sqlite_busy(tmp_path: Path, make: Callable[[Path], BaseException], busy: bool) -> None:
+    path = tmp_path / "k.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE t (k TEXT NOT NULL)")
+    connection.close()
+    assert is_sqlite_busy(make(path)) is busy

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -23,8 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from keyfob.errors import KeyfobError
 from keyfob.store import NonceRecord, Store, create_engine
 from keyfob.store.base import every, execute, first, rowcount
-from keyfob.store.engine import is_sqlite_busy
-from keyfob.store.migrate import upgrade
+from keyfob.store.migrate import migrate, upgrade
 from keyfob.store.runner import AsyncRunner, InlineRunner, Runner, ThreadRunner, make_runner
 from keyfob.store.schema import used_tokens
 from tests.store.factories import NOW
@@ -156,7 +155,7 @@ async def test_inline_and_threaded_results_are_identical(tmp_path: Path) -> None
     results = []
     for name, kind in (("inline", InlineRunner), ("thread", ThreadRunner)):
         url = f"sqlite:///{tmp_path / name}.db"
-        upgrade(url)
+        await migrate(url)
         engine = create_engine(url)
         runner = kind(engine)
         try:
@@ -191,7 +190,11 @@ def _refuse(conn: Connection) -> None:
     [(_duplicate, IntegrityError), (_no_table, OperationalError), (_refuse, KeyfobError)],
 )
 async def test_other_errors_propagate_once_and_roll_back(
-    inline: InlineRunner, method: str, fn: Callable[[Connection], None], error: type[Exception]
+    inline: InlineRunner,
+    raw: sqlite3.Connection,
+    method: str,
+    fn: Callable[[Connection], None],
+    error: type[Exception],
 ) -> None:
     await inline.write_one(execute, _INSERT, token("taken"))
     calls: list[int] = []
@@ -203,55 +206,52 @@ async def test_other_errors_propagate_once_and_roll_back(
     with pytest.raises(error):
         await getattr(inline, method)(tracked)
     assert calls == [threading.get_ident()]  # once, inline: not retried on a thread
+    assert_nothing_left_open(raw)
     expected = 1 if method == "write" else 2  # autocommit keeps its first statement
     assert await inline.read(count) == expected
 
 
-def _busy_error(path: Path) -> BaseException:
-    holder = sqlite3.connect(path, isolation_level=None)
-    other = sqlite3.connect(path, isolation_level=None, timeout=0)
-    holder.execute("BEGIN IMMEDIATE")
-    try:
-        other.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as exc:
-        return exc
-    finally:
-        holder.execute("ROLLBACK")
-        holder.close()
-        other.close()
-    raise AssertionError("no busy error")
-
-
-def _error_of(path: Path, sql: str) -> BaseException:
-    connection = sqlite3.connect(path)
-    try:
-        connection.execute(sql)
-    except sqlite3.Error as exc:
-        return exc
-    finally:
-        connection.close()
-    raise AssertionError(f"{sql} did not fail")
-
-
-def _wrapped(error: BaseException) -> BaseException:
-    return OperationalError("BEGIN IMMEDIATE", None, error)
+def assert_nothing_left_open(raw: sqlite3.Connection) -> None:
+    """No transaction, not even a read, is open on any other connection to the file."""
+    raw.execute("BEGIN IMMEDIATE")  # nobody holds the write lock
+    raw.execute("ROLLBACK")
+    busy, _, _ = raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    assert busy == 0  # nobody reads an old snapshot either
 
 
 @pytest.mark.parametrize(
-    ("make", "busy"),
+    "call",
     [
-        (_busy_error, True),
-        (lambda p: _wrapped(_busy_error(p)), True),
-        (lambda p: _error_of(p, "SELECT * FROM no_such_table"), False),
-        (lambda p: _wrapped(_error_of(p, "SELECT * FROM no_such_table")), False),
-        (lambda p: _error_of(p, "INSERT INTO users (id) VALUES (NULL)"), False),
-        (lambda p: sqlite3.OperationalError("no such column: busy"), False),
-        (lambda p: ValueError("database is locked"), False),
-        (lambda p: KeyfobError("database is locked"), False),
+        lambda r: r.write(every, _ALL, {}),
+        lambda r: r.write(lambda conn: None),  # executes nothing: BEGIN IMMEDIATE alone
+        lambda r: r.write_one(first, _TAKE, {}),
+        lambda r: r.read(every, _ALL, {}),
+        lambda r: r.read(first, _ALL, {}),  # leaves a row unread
     ],
 )
-def test_is_sqlite_busy(path: Path, make: Callable[[Path], BaseException], busy: bool) -> None:
-    assert is_sqlite_busy(make(path)) is busy
+async def test_calls_leave_nothing_open(
+    inline: InlineRunner, raw: sqlite3.Connection, call: Callable[[Runner], Awaitable[Any]]
+) -> None:
+    await inline.write_one(execute, _INSERT, token("k"))
+    await inline.write_one(execute, _INSERT, token("m"))
+    await call(inline)
+    assert_nothing_left_open(raw)
+
+
+async def test_other_threads_use_the_fallback(inline: InlineRunner) -> None:
+    def where(conn: Connection) -> int:
+        return threading.get_ident()
+
+    assert await inline.read(where) == threading.get_ident()  # the first caller's thread owns it
+
+    def elsewhere() -> tuple[int, int, int]:
+        ran = [asyncio.run(call(where)) for call in (inline.write, inline.write_one, inline.read)]
+        assert threading.get_ident() not in ran  # each ran on a fallback thread, not here
+        return ran[0], ran[1], threading.get_ident()
+
+    writer, writer_again, _ = await asyncio.to_thread(elsewhere)
+    assert writer == writer_again != threading.get_ident()
+    assert await inline.write(where) == threading.get_ident()
 
 
 async def _sign_in(store: Store) -> Any:
@@ -340,8 +340,8 @@ async def test_inline_write_queues_behind_a_threaded_write(
     queued = asyncio.create_task(inline.write_one(rowcount, _INSERT, token("b")))
     assert await still_pending(queued)  # busy inline, so it waits for the writer thread too
     release.set()
-    assert await asyncio.wait_for(asyncio.gather(held, queued), WAIT) == ["a", 1]
-    assert await inline.read(every, _ALL, {}) == [("a", NOW), ("b", NOW)]
+    assert list(await asyncio.wait_for(asyncio.gather(held, queued), WAIT)) == ["a", 1]
+    assert [tuple(row) for row in await inline.read(every, _ALL, {})] == [("a", NOW), ("b", NOW)]
 
 
 async def test_inline_and_threaded_writers_race_with_one_winner(

@@ -24,8 +24,10 @@ _SQLITE_PRAGMAS = (
     "PRAGMA synchronous=NORMAL",
     "PRAGMA foreign_keys=ON",
 )
-_BUSY_TIMEOUT_MS = 5000
+_WAITING = (*_SQLITE_PRAGMAS, "PRAGMA busy_timeout=5000")
+_NOWAIT = (*_SQLITE_PRAGMAS, "PRAGMA busy_timeout=0")
 _BUSY_ERRORS = ("SQLITE_BUSY", "SQLITE_LOCKED")  # with their extended codes (SQLITE_BUSY_*)
+_BUSY_MESSAGES = ("database is locked", "database table is locked", "database schema is locked")
 _DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
     "sqlite+aiosqlite": "sqlite+aiosqlite",
@@ -104,9 +106,10 @@ def create_sqlite_inline_engine(url: URL) -> Engine:
 
     The same settings, but a busy timeout of 0 (from the moment of connecting): a statement
     that meets another connection's write lock fails at once with SQLITE_BUSY (see
-    :func:`is_sqlite_busy`) instead of blocking the loop. One pooled connection is enough, as
-    nothing awaits while holding it; the unbounded overflow only means that a checkout never
-    waits for one (that too would block the loop).
+    :func:`is_sqlite_busy`) instead of blocking the loop. It never begins a transaction by
+    itself: its user sends ``BEGIN IMMEDIATE`` to the driver's connection when it wants one.
+    The pool holds the one connection its user keeps; a checkout never waits (that would block
+    the loop).
     """
     engine = sqlalchemy.create_engine(
         url.set(drivername="sqlite+pysqlite"),
@@ -116,7 +119,6 @@ def create_sqlite_inline_engine(url: URL) -> Engine:
         connect_args={"check_same_thread": False, "timeout": 0},
     )
     event.listen(engine, "connect", _sqlite_connect_nowait)
-    event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
@@ -129,24 +131,23 @@ def is_sqlite_busy(error: BaseException) -> bool:
     name = getattr(cause, "sqlite_errorname", None)
     if isinstance(name, str):
         return name.startswith(_BUSY_ERRORS)
-    message = str(cause).lower()
-    return "locked" in message or "busy" in message
+    return str(cause).startswith(_BUSY_MESSAGES)
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-    _configure(dbapi_connection, _BUSY_TIMEOUT_MS)
+    _configure(dbapi_connection, _WAITING)
 
 
 def _sqlite_connect_nowait(dbapi_connection: Any, _record: Any) -> None:
-    _configure(dbapi_connection, 0)
+    _configure(dbapi_connection, _NOWAIT)
 
 
-def _configure(dbapi_connection: Any, busy_timeout_ms: int) -> None:
-    # Turn off the sqlite3 module's implicit BEGIN so that _sqlite_begin decides how to begin.
+def _configure(dbapi_connection: Any, pragmas: tuple[str, ...]) -> None:
+    # Turn off the sqlite3 module's implicit BEGIN: keyfob decides how to begin (_sqlite_begin).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
-        for pragma in (*_SQLITE_PRAGMAS, f"PRAGMA busy_timeout={busy_timeout_ms:d}"):
+        for pragma in pragmas:
             cursor.execute(pragma)
     finally:
         cursor.close()
