@@ -1,18 +1,18 @@
 """What every part of the store shares: the engine, its runner, per-dialect statements, and
-small helpers that run one statement."""
+the helpers that run one statement (from :mod:`keyfob.store.fastsql`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, case
+from sqlalchemy import case
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from keyfob.errors import ConfigurationError
+from keyfob.store.fastsql import every, execute, first, one, rowcount, scalar
 from keyfob.store.runner import make_runner
 from keyfob.store.schema import denied_tokens, identities, session_keys, used_tokens
 
@@ -57,6 +57,17 @@ def _build(insert: Callable[[Any], Any]) -> DialectStatements:
     )
 
 
+__all__ = [
+    "DialectStatements",
+    "StoreBase",
+    "every",
+    "execute",
+    "first",
+    "one",
+    "rowcount",
+    "scalar",
+]
+
 _DIALECTS = {"sqlite": _build(sqlite.insert), "postgresql": _build(postgresql.insert)}
 
 
@@ -81,23 +92,3 @@ class StoreBase:
         """Close every connection and worker thread."""
         await self._run.close()
         await self._engine.dispose()
-
-
-def first(conn: Connection, statement: Any, params: dict[str, Any]) -> Row[Any] | None:
-    """Execute and return the first row, or None."""
-    return conn.execute(statement, params).first()
-
-
-def every(conn: Connection, statement: Any, params: dict[str, Any]) -> Sequence[Row[Any]]:
-    """Execute and return all rows."""
-    return conn.execute(statement, params).all()
-
-
-def rowcount(conn: Connection, statement: Any, params: dict[str, Any]) -> int:
-    """Execute and return how many rows it changed."""
-    return conn.execute(statement, params).rowcount
-
-
-def execute(conn: Connection, statement: Any, params: dict[str, Any]) -> None:
-    """Execute for effect."""
-    conn.execute(statement, params)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Row, RowMapping
-
+from keyfob.store.fastsql import RowLike
 from keyfob.store.records import (
     IdentityRecord,
     NonceRecord,
@@ -30,7 +29,7 @@ def split_words(text: str) -> tuple[str, ...]:
     return tuple(text.split())
 
 
-def identity_from(row: RowMapping, prefix: str = "") -> IdentityRecord:
+def identity_from(row: Mapping[Any, Any], prefix: str = "") -> IdentityRecord:
     """An identity from its columns, optionally labelled with ``prefix``."""
     return IdentityRecord(
         id=row[prefix + "id"],
@@ -43,7 +42,7 @@ def identity_from(row: RowMapping, prefix: str = "") -> IdentityRecord:
     )
 
 
-def user_from(row: RowMapping, identities: Iterable[IdentityRecord]) -> UserRecord:
+def user_from(row: Mapping[Any, Any], identities: Iterable[IdentityRecord]) -> UserRecord:
     """A user from its columns and its identities (ordered oldest first)."""
     return UserRecord(
         id=row["id"],
@@ -55,7 +54,7 @@ def user_from(row: RowMapping, identities: Iterable[IdentityRecord]) -> UserReco
     )
 
 
-def user_from_joined(rows: Sequence[Row[Any]]) -> UserRecord | None:
+def user_from_joined(rows: Sequence[RowLike]) -> UserRecord | None:
     """A user from the rows of ``users LEFT JOIN identities`` (identity columns prefixed)."""
     if not rows:
         return None
@@ -64,7 +63,7 @@ def user_from_joined(rows: Sequence[Row[Any]]) -> UserRecord | None:
     return user_from(mappings[0], found)
 
 
-def nonce_from(row: RowMapping) -> NonceRecord:
+def nonce_from(row: Mapping[Any, Any]) -> NonceRecord:
     """A stored nonce."""
     return NonceRecord(
         nonce=row["nonce"],
@@ -75,7 +74,7 @@ def nonce_from(row: RowMapping) -> NonceRecord:
     )
 
 
-def session_from(row: RowMapping) -> SessionRecord:
+def session_from(row: Mapping[Any, Any]) -> SessionRecord:
     """A session (its ``amr`` stored space-separated)."""
     return SessionRecord(
         id=row["id"],
@@ -87,7 +86,7 @@ def session_from(row: RowMapping) -> SessionRecord:
     )
 
 
-def session_key_from(row: RowMapping) -> SessionKeyRecord:
+def session_key_from(row: Mapping[Any, Any]) -> SessionKeyRecord:
     """An app session key."""
     return SessionKeyRecord(
         thumbprint=row["thumbprint"],
@@ -101,7 +100,7 @@ def session_key_from(row: RowMapping) -> SessionKeyRecord:
     )
 
 
-def signing_key_from(row: RowMapping) -> SigningKeyRecord:
+def signing_key_from(row: Mapping[Any, Any]) -> SigningKeyRecord:
     """A token-signing key (private part still sealed)."""
     return SigningKeyRecord(
         kid=row["kid"],

@@ -18,7 +18,7 @@ from keyfob.errors import (
     RefreshTokenSuperseded,
     TokenRevoked,
 )
-from keyfob.store.base import StoreBase, every, first, rowcount
+from keyfob.store.base import StoreBase, every, execute, first, one, rowcount, scalar
 from keyfob.store.records import SessionKeyRecord, SessionRecord
 from keyfob.store.rows import join_words, session_from, session_key_from
 from keyfob.store.schema import UTCDateTime, refresh_tokens, session_keys, sessions, users
@@ -230,8 +230,8 @@ class SessionStore(StoreBase):
 
 
 def _create_session(conn: Connection, session: dict[str, Any], token: dict[str, Any]) -> Any:
-    row = conn.execute(_INSERT_SESSION, session).one()
-    conn.execute(_INSERT_REFRESH, token)
+    row = one(conn, _INSERT_SESSION, session)
+    execute(conn, _INSERT_REFRESH, token)
     return row
 
 
@@ -240,7 +240,7 @@ def _rotate(
 ) -> Any:
     """The session's row if the token rotated, else the error to raise (after committing a
     reuse revocation)."""
-    session_id = conn.execute(_ROTATE, params).scalar()
+    session_id = scalar(conn, _ROTATE, params)
     if session_id is None:
         return _refusal(conn, params, grace)
     successor = {
@@ -250,12 +250,12 @@ def _rotate(
         "created_at": params["now"],
         "expires_at": new_expires_at,
     }
-    conn.execute(_INSERT_REFRESH, successor)
-    return conn.execute(_GET_SESSION, {"sid": session_id}).one()
+    execute(conn, _INSERT_REFRESH, successor)
+    return one(conn, _GET_SESSION, {"sid": session_id})
 
 
 def _refusal(conn: Connection, params: dict[str, Any], grace: timedelta) -> KeyfobError:
-    row = conn.execute(_LOOKUP_REFRESH, params).first()
+    row = first(conn, _LOOKUP_REFRESH, params)
     now: datetime = params["now"]
     if row is None:
         return InvalidToken("This refresh token is unknown.")
@@ -278,6 +278,6 @@ def _refusal(conn: Connection, params: dict[str, Any], grace: timedelta) -> Keyf
 
 def _revoke(conn: Connection, session_id: str, now: datetime) -> bool:
     params = {"sid": session_id, "now": now}
-    revoked = conn.execute(_REVOKE_SESSION, params).rowcount == 1
-    conn.execute(_REVOKE_SESSION_KEYS, params)
+    revoked = rowcount(conn, _REVOKE_SESSION, params) == 1
+    execute(conn, _REVOKE_SESSION_KEYS, params)
     return revoked

@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 
 from keyfob.errors import KeyfobError
-from keyfob.store.base import DialectStatements, every, execute, first, rowcount
+from keyfob.store.base import DialectStatements, every, execute, first, one, rowcount, scalar
 from keyfob.store.engine import create_engine
 from keyfob.store.records import IdentityRecord, NonceRecord, SigningKeyRecord, UserRecord
 from keyfob.store.rows import (
@@ -225,10 +225,10 @@ class Store(SessionStore):
 def _sign_in(
     conn: Connection, sql: DialectStatements, params: dict[str, Any]
 ) -> tuple[UserRecord, IdentityRecord]:
-    user = conn.execute(_TOUCH_USER, params).first()
+    user = first(conn, _TOUCH_USER, params)
     if user is None:
         return _first_sign_in(conn, sql, params)
-    rows = conn.execute(_TOUCH_IDENTITIES, {**params, "uid": user.id}).all()
+    rows = every(conn, _TOUCH_IDENTITIES, {**params, "uid": user.id})
     found = [identity_from(row._mapping) for row in rows]
     wanted = (params["lookup_kind"], params["lookup_address"])
     mine = next((i for i in found if (i.kind, i.address) == wanted), None)
@@ -243,7 +243,7 @@ def _first_sign_in(
     now = params["now"]
     user_values = {"id": str(uuid.uuid4()), "created_at": now, "last_login": now}
     user_values |= {"disabled": False, "roles": ""}
-    user = conn.execute(_INSERT_USER, user_values).one()
+    user = one(conn, _INSERT_USER, user_values)
     identity_values = {
         "id": str(uuid.uuid4()),
         "user_id": user_values["id"],
@@ -253,7 +253,7 @@ def _first_sign_in(
         "created_at": now,
         "last_used_at": now,
     }
-    row = conn.execute(sql.insert_identity, identity_values).first()
+    row = first(conn, sql.insert_identity, identity_values)
     if row is None:
         raise _LostRace  # rolls back the user inserted above
     identity = identity_from(row._mapping)
@@ -262,12 +262,12 @@ def _first_sign_in(
 
 def _purge(conn: Connection, params: dict[str, Any]) -> int:
     # Counted up front: deleting a dead session takes its expired tokens by cascade.
-    purged: int = conn.execute(_COUNT_EXPIRED, params).scalar_one()
-    purged += conn.execute(_DELETE_DEAD_SESSIONS, params).rowcount
+    purged: int = scalar(conn, _COUNT_EXPIRED, params)
+    purged += rowcount(conn, _DELETE_DEAD_SESSIONS, params)
     for statement in _DELETE_EXPIRED_TOKENS:
-        conn.execute(statement, params)
+        execute(conn, statement, params)
     for statement in _DELETE_EXPIRED_OTHERS:
-        purged += conn.execute(statement, params).rowcount
+        purged += rowcount(conn, statement, params)
     return purged
 
 
