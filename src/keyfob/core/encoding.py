@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 
 from keyfob.errors import InvalidRequest
 
+_B64URL = re.compile(r"[A-Za-z0-9_-]*={0,2}")
 _B58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _B58_INDEX = {char: index for index, char in enumerate(_B58_ALPHABET)}
 
@@ -18,7 +20,7 @@ def b64url_encode(data: bytes) -> str:
 
 def b64url_decode(text: str) -> bytes:
     """Decode unpadded (or padded) base64url; raise :class:`InvalidRequest` on bad input."""
-    if not isinstance(text, str) or any(c in text for c in "+/\n\r "):
+    if not isinstance(text, str) or not _B64URL.fullmatch(text):
         raise InvalidRequest("Expected base64url text.")
     try:
         return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
@@ -55,6 +57,8 @@ def hex_decode(text: str, *, length: int | None = None) -> bytes:
     if not isinstance(text, str):
         raise InvalidRequest("Expected hex text.")
     body = text[2:] if text[:2] in ("0x", "0X") else text
+    if not body.isascii() or not body.isalnum():  # bytes.fromhex would skip whitespace
+        raise InvalidRequest("Expected hex text.")
     try:
         data = bytes.fromhex(body)
     except ValueError as exc:
