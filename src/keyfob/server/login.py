@@ -17,11 +17,12 @@ from keyfob.core.session_keys import SessionPublicKey, parse_session_key, thumbp
 from keyfob.core.signin_message import VerifiedSignIn
 from keyfob.core.solana import verify_solana_sign_in
 from keyfob.core.tokens import hash_refresh_token, new_refresh_token
-from keyfob.errors import Forbidden, InvalidNonce, InvalidRequest, InvalidSessionKey
+from keyfob.errors import InvalidNonce, InvalidRequest, InvalidSessionKey
 from keyfob.server.auth import token_response
 from keyfob.server.runtime import Runtime, get_runtime
 from keyfob.server.schemas import LoginRequest, TokenResponse, json_response
-from keyfob.store.records import SessionKeyRecord
+from keyfob.store import NonceSpend
+from keyfob.store.records import NonceRecord, SessionKeyRecord
 
 router = APIRouter(tags=["wallet sign-in"])
 
@@ -53,8 +54,10 @@ def is_challenge(body: LoginRequest) -> bool:
     return body.chain == "nimiq" and body.message.startswith("eyJ") and body.message.count(".") == 2
 
 
-async def consume_challenge(runtime: Runtime, body: LoginRequest) -> VerifiedSignIn:
-    """Check the challenge JWT, verify the Keyguard signature over it, and burn its ``jti``."""
+async def challenge_spend(
+    runtime: Runtime, body: LoginRequest
+) -> tuple[VerifiedSignIn, NonceSpend]:
+    """Check the challenge JWT and the Keyguard signature over it; its ``jti`` is to be burnt."""
     if body.public_key is None:
         raise InvalidRequest("A Nimiq sign-in needs the publicKey the Hub returned.")
     challenge = verify_challenge(
@@ -65,11 +68,8 @@ async def consume_challenge(runtime: Runtime, body: LoginRequest) -> VerifiedSig
         now=runtime.now(),
     )
     verified = verify_nimiq_challenge_signature(body.message, body.signature, body.public_key)
-    if not await runtime.store.mark_used(
-        f"challenge:{challenge.jti}", expires_at=challenge.expires_at
-    ):
-        raise InvalidNonce("This challenge was already used; ask for a new one.")
-    return verified
+    spend = NonceSpend(used_key=f"challenge:{challenge.jti}", used_until=challenge.expires_at)
+    return verified, spend
 
 
 def challenge_audience(runtime: Runtime) -> str:
@@ -77,28 +77,29 @@ def challenge_audience(runtime: Runtime) -> str:
     return f"{runtime.settings.issuer}/auth/challenge"
 
 
-async def consume_nonce(runtime: Runtime, verified: VerifiedSignIn) -> None:
-    """Burn the message's nonce atomically; refuse unknown, foreign, expired or reused ones."""
+def nonce_spend(runtime: Runtime, verified: VerifiedSignIn) -> NonceSpend:
+    """How the message's nonce is to be burnt, and what the nonce must match when it is."""
     assert verified.message is not None
     message = verified.message
-    now = runtime.now()
     if runtime.settings.nonce_mode == "signed":
         signed = verify_signed_nonce(
-            message.nonce, key=runtime.nonce_key, expected_chain=verified.chain, now=now
+            message.nonce, key=runtime.nonce_key, expected_chain=verified.chain, now=runtime.now()
         )
-        issued_at, expires_at = signed.issued_at, signed.expires_at
-        if not await runtime.store.mark_used(f"nonce:{message.nonce}", expires_at=expires_at):
-            raise InvalidNonce("This nonce was already used; ask for a new one.")
-    else:
-        record = await runtime.store.consume_nonce(message.nonce, now=now)
-        if record is None:
-            raise InvalidNonce("This nonce is unknown, expired or already used; ask for a new one.")
+        _check_issued_at(
+            message.issued_at_time, issued_at=signed.issued_at, expires_at=signed.expires_at
+        )
+        return NonceSpend(used_key=f"nonce:{message.nonce}", used_until=signed.expires_at)
+
+    def check(record: NonceRecord) -> None:
         if record.chain != verified.chain:
             raise InvalidNonce(f"This nonce was issued for {record.chain}, not {verified.chain}.")
         if record.address is not None and record.address != verified.address:
             raise InvalidNonce("This nonce was issued for another address.")
-        issued_at, expires_at = record.issued_at, record.expires_at
-    _check_issued_at(message.issued_at_time, issued_at=issued_at, expires_at=expires_at)
+        _check_issued_at(
+            message.issued_at_time, issued_at=record.issued_at, expires_at=record.expires_at
+        )
+
+    return NonceSpend(nonce=message.nonce, check=check)
 
 
 def _check_issued_at(moment: datetime, *, issued_at: datetime, expires_at: datetime) -> None:
@@ -126,13 +127,14 @@ def authorised_session_key(body: LoginRequest, verified: VerifiedSignIn) -> Sess
 async def sign_in(runtime: Runtime, body: LoginRequest) -> TokenResponse:
     """Verify the signed message (or seed 000 challenge), burn its nonce, and issue tokens."""
     if is_challenge(body):
-        verified = await consume_challenge(runtime, body)
-        session_key = authorised_session_key(body, verified)
+        verified, spend = await challenge_spend(runtime, body)
     else:
         verified = verify_signature(runtime, body)
-        session_key = authorised_session_key(body, verified)
-        await consume_nonce(runtime, verified)
-    return await start_session(runtime, verified, amr=(verified.chain,), session_key=session_key)
+        spend = nonce_spend(runtime, verified)
+    session_key = authorised_session_key(body, verified)
+    return await start_session(
+        runtime, verified, spend=spend, amr=(verified.chain,), session_key=session_key
+    )
 
 
 @router.post("/auth/login", response_model=TokenResponse, response_model_by_alias=True)
@@ -145,25 +147,25 @@ async def start_session(
     runtime: Runtime,
     verified: VerifiedSignIn,
     *,
+    spend: NonceSpend,
     amr: tuple[str, ...],
     session_key: SessionPublicKey | None = None,
 ) -> TokenResponse:
-    """Create (or find) the user, open a session with a refresh token, and issue tokens."""
+    """In one transaction burn the nonce, create (or find) the user and open a session with a
+    refresh token; then issue the tokens."""
     store, settings, now = runtime.store, runtime.settings, runtime.now()
-    user, identity = await store.sign_in_identity(
-        kind=verified.chain, address=verified.address, public_key=verified.public_key, now=now
-    )
-    if user.disabled:
-        raise Forbidden("This account is disabled.")
     refresh_token = new_refresh_token()
-    session = await store.create_session(
-        user_id=user.id,
-        identity_id=identity.id,
+    outcome = await store.complete_sign_in(
+        spend=spend,
+        kind=verified.chain,
+        address=verified.address,
+        public_key=verified.public_key,
         amr=amr,
         refresh_token_hash=hash_refresh_token(refresh_token),
         now=now,
         refresh_expires_at=now + timedelta(seconds=settings.refresh_token_ttl),
     )
+    user, session = outcome.user, outcome.session
     if session_key is not None:
         await store.add_session_key(
             SessionKeyRecord(

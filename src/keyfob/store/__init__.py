@@ -7,15 +7,18 @@ from keyfob.store.records import (
     SessionKeyRecord,
     SessionRecord,
     SigningKeyRecord,
+    SignInOutcome,
     UserRecord,
 )
-from keyfob.store.store import Store
+from keyfob.store.store import NonceSpend, Store
 
 __all__ = [
     "IdentityRecord",
     "NonceRecord",
+    "NonceSpend",
     "SessionKeyRecord",
     "SessionRecord",
+    "SignInOutcome",
     "SigningKeyRecord",
     "Store",
     "UserRecord",

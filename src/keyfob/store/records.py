@@ -78,3 +78,12 @@ class SigningKeyRecord:
     public_jwk: str  # compact JSON
     created_at: datetime
     retired_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class SignInOutcome:
+    """What one sign-in transaction made: the user, the identity used, the new session."""
+
+    user: UserRecord
+    identity: IdentityRecord
+    session: SessionRecord

@@ -127,22 +127,15 @@ class SessionStore(StoreBase):
         refresh_expires_at: datetime,
     ) -> SessionRecord:
         """Open a session (new uuid4 id) together with its first refresh token."""
-        session = {
-            "id": str(uuid.uuid4()),
-            "user_id": user_id,
-            "identity_id": identity_id,
-            "amr": join_words(amr),
-            "created_at": now,
-            "revoked_at": None,
-        }
-        token = {
-            "token_hash": refresh_token_hash,
-            "session_id": session["id"],
-            "parent_hash": None,
-            "created_at": now,
-            "expires_at": refresh_expires_at,
-        }
-        return session_from((await self._run.write(_create_session, session, token))._mapping)
+        session, token = session_rows(
+            user_id=user_id,
+            identity_id=identity_id,
+            amr=amr,
+            refresh_token_hash=refresh_token_hash,
+            now=now,
+            refresh_expires_at=refresh_expires_at,
+        )
+        return session_from((await self._run.write(create_session_rows, session, token))._mapping)
 
     async def rotate_refresh_token(
         self,
@@ -229,7 +222,36 @@ class SessionStore(StoreBase):
         return await self._run.write_one(rowcount, _REVOKE_SESSION_KEY, params) == 1
 
 
-def _create_session(conn: Connection, session: dict[str, Any], token: dict[str, Any]) -> Any:
+def session_rows(
+    *,
+    user_id: str,
+    identity_id: str,
+    amr: tuple[str, ...],
+    refresh_token_hash: str,
+    now: datetime,
+    refresh_expires_at: datetime,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The rows of a new session (new uuid4 id) and of its first refresh token."""
+    session = {
+        "id": str(uuid.uuid4()),
+        "user_id": user_id,
+        "identity_id": identity_id,
+        "amr": join_words(amr),
+        "created_at": now,
+        "revoked_at": None,
+    }
+    token = {
+        "token_hash": refresh_token_hash,
+        "session_id": session["id"],
+        "parent_hash": None,
+        "created_at": now,
+        "expires_at": refresh_expires_at,
+    }
+    return session, token
+
+
+def create_session_rows(conn: Connection, session: dict[str, Any], token: dict[str, Any]) -> Any:
+    """Insert a session and its first refresh token; return the session's row."""
     row = one(conn, _INSERT_SESSION, session)
     execute(conn, _INSERT_REFRESH, token)
     return row

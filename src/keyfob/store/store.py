@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -22,14 +24,21 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
-from keyfob.errors import KeyfobError
+from keyfob.errors import Forbidden, InvalidNonce, KeyfobError
 from keyfob.store.base import DialectStatements, every, execute, first, one, rowcount, scalar
 from keyfob.store.engine import create_engine
-from keyfob.store.records import IdentityRecord, NonceRecord, SigningKeyRecord, UserRecord
+from keyfob.store.records import (
+    IdentityRecord,
+    NonceRecord,
+    SigningKeyRecord,
+    SignInOutcome,
+    UserRecord,
+)
 from keyfob.store.rows import (
     IDENTITY_PREFIX,
     identity_from,
     nonce_from,
+    session_from,
     signing_key_from,
     user_from,
     user_from_joined,
@@ -46,9 +55,21 @@ from keyfob.store.schema import (
     used_tokens,
     users,
 )
-from keyfob.store.sessions import SessionStore
+from keyfob.store.sessions import SessionStore, create_session_rows, session_rows
 
 _i, _u = identities.c, users.c
+
+
+@dataclass(frozen=True, slots=True)
+class NonceSpend:
+    """How a sign-in spends its nonce: consume a stored ``nonce`` (and let ``check`` refuse
+    the record by raising), or mark ``used_key`` spent until ``used_until`` (signed nonces,
+    challenge ids)."""
+
+    nonce: str | None = None
+    check: Callable[[NonceRecord], None] | None = None
+    used_key: str | None = None
+    used_until: datetime | None = None
 
 
 def _now() -> Any:
@@ -181,6 +202,41 @@ class Store(SessionStore):
                 continue
         raise KeyfobError("The sign-in raced with changes to this account; please try again.")
 
+    async def complete_sign_in(
+        self,
+        *,
+        spend: NonceSpend,
+        kind: str,
+        address: str,
+        public_key: bytes | None,
+        amr: tuple[str, ...],
+        refresh_token_hash: str,
+        now: datetime,
+        refresh_expires_at: datetime,
+    ) -> SignInOutcome:
+        """A whole sign-in in one transaction: spend the nonce, record the sign-in (as
+        :meth:`sign_in_identity`), open a session with its first refresh token.
+
+        Nothing is written unless all of it succeeds: an unknown, used or refused nonce raises
+        :class:`InvalidNonce`, a disabled user :class:`Forbidden`, and either leaves the nonce
+        as it was. Of concurrent sign-ins with one nonce exactly one wins.
+        """
+        params = {"lookup_kind": kind, "lookup_address": address, "now": now, "pk": public_key}
+        session_args = {
+            "amr": amr,
+            "refresh_token_hash": refresh_token_hash,
+            "now": now,
+            "refresh_expires_at": refresh_expires_at,
+        }
+        for _attempt in range(3):
+            try:
+                return await self._run.write(
+                    _complete_sign_in, self._sql, spend, params, session_args
+                )
+            except _LostRace:  # all rolled back, the nonce included: try the whole again
+                continue
+        raise KeyfobError("The sign-in raced with changes to this account; please try again.")
+
     async def get_user(self, user_id: str) -> UserRecord | None:
         """The user with all of their identities (oldest first), or None."""
         rows = await self._run.read(every, _GET_USER, {"uid": user_id})
@@ -235,6 +291,31 @@ def _sign_in(
     if mine is None:  # deleted between our two statements (PostgreSQL): start over
         raise _LostRace
     return user_from(user._mapping, found), mine
+
+
+def _complete_sign_in(
+    conn: Connection,
+    sql: DialectStatements,
+    spend: NonceSpend,
+    params: dict[str, Any],
+    session_args: dict[str, Any],
+) -> SignInOutcome:
+    if spend.nonce is not None:
+        row = first(conn, _CONSUME_NONCE, {"n": spend.nonce, "now": params["now"]})
+        if row is None:
+            raise InvalidNonce("This nonce is unknown, expired or already used; ask for a new one.")
+        if spend.check is not None:
+            spend.check(nonce_from(row._mapping))
+    if spend.used_key is not None:
+        marked = {"key": spend.used_key, "expires_at": spend.used_until}
+        if first(conn, sql.mark_used, marked) is None:
+            raise InvalidNonce("This nonce was already used; ask for a new one.")
+    user, identity = _sign_in(conn, sql, params)
+    if user.disabled:
+        raise Forbidden("This account is disabled.")
+    session, token = session_rows(user_id=user.id, identity_id=identity.id, **session_args)
+    created = session_from(create_session_rows(conn, session, token)._mapping)
+    return SignInOutcome(user=user, identity=identity, session=created)
 
 
 def _first_sign_in(
