@@ -7,7 +7,6 @@ both signed by @nimiq/core 2.21.0 the way Keyguard's signMessage does.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from keyfob.errors import (
     MessageExpired,
     MessageMismatch,
 )
+from tests.core.mutations import Case, replace_in, set_fields
 from tests.paths import VECTORS
 
 FIXED = json.loads((VECTORS / "nimiq" / "fixed_vector.json").read_text())
@@ -172,19 +172,6 @@ def _resign(message: str, private_hex: str) -> str:
 
 BASE = LOGIN["login_unicode_statement"]
 OTHER = LOGIN["login_resources"]
-Case = Callable[[dict[str, Any]], None]
-
-
-def _replace(field: str, old: str, new: str) -> Case:
-    def change(attempt: dict[str, Any]) -> None:
-        assert old in attempt[field]
-        attempt[field] = attempt[field].replace(old, new)
-
-    return change
-
-
-def _set(**values: Any) -> Case:
-    return lambda attempt: attempt.update(values)
 
 
 def _foreign_key(attempt: dict[str, Any]) -> None:
@@ -195,44 +182,54 @@ def _foreign_key(attempt: dict[str, Any]) -> None:
 
 NEGATIVE: list[Any] = [
     pytest.param(
-        _replace("message", "n1mIqN0nce2025ab", "n1mIqN0nce2025ac"),
+        replace_in("message", "n1mIqN0nce2025ab", "n1mIqN0nce2025ac"),
         InvalidSignature,
         id="tampered-message",
     ),
     pytest.param(_foreign_key, InvalidSignature, id="wrong-public-key-for-address"),
-    pytest.param(_set(public_key=OTHER["publicKey"]), InvalidSignature, id="other-public-key"),
-    pytest.param(_set(signature=OTHER["signature"]), InvalidSignature, id="other-signature"),
-    pytest.param(_set(signature=BASE["signature"][:-2]), InvalidSignature, id="truncated-sig"),
-    pytest.param(_set(signature="zz" + BASE["signature"][2:]), InvalidSignature, id="bad-hex-sig"),
-    pytest.param(_set(signature=None), InvalidSignature, id="sig-not-text"),
-    pytest.param(_set(public_key="0x" + "gg" * 32), InvalidRequest, id="bad-hex-key"),
-    pytest.param(_set(public_key=KEYGUARD_PUBLIC[:-2]), InvalidRequest, id="short-key"),
     pytest.param(
-        _replace("message", "NQ71 CT4K", "NQ72 CT4K"), InvalidMessage, id="bad-check-digits"
+        set_fields(public_key=OTHER["publicKey"]), InvalidSignature, id="other-public-key"
+    ),
+    pytest.param(set_fields(signature=OTHER["signature"]), InvalidSignature, id="other-signature"),
+    pytest.param(
+        set_fields(signature=BASE["signature"][:-2]), InvalidSignature, id="truncated-sig"
     ),
     pytest.param(
-        _replace("message", "NQ71 CT4K 7R9R EHSB 7HY9 TSTP XNRQ L2RK 8U4U", "me"),
+        set_fields(signature="zz" + BASE["signature"][2:]), InvalidSignature, id="bad-hex-sig"
+    ),
+    pytest.param(set_fields(signature=None), InvalidSignature, id="sig-not-text"),
+    pytest.param(set_fields(public_key="0x" + "gg" * 32), InvalidRequest, id="bad-hex-key"),
+    pytest.param(set_fields(public_key=KEYGUARD_PUBLIC[:-2]), InvalidRequest, id="short-key"),
+    pytest.param(
+        replace_in("message", "NQ71 CT4K", "NQ72 CT4K"), InvalidMessage, id="bad-check-digits"
+    ),
+    pytest.param(
+        replace_in("message", "NQ71 CT4K 7R9R EHSB 7HY9 TSTP XNRQ L2RK 8U4U", "me"),
         InvalidMessage,
         id="not-an-address",
     ),
     pytest.param(
-        _replace("message", "Nimiq account", "Solana account"),
+        replace_in("message", "Nimiq account", "Solana account"),
         InvalidMessage,
         id="other-chain-header",
     ),
-    pytest.param(_set(message=b"bytes"), InvalidRequest, id="message-not-text"),
+    pytest.param(set_fields(message=b"bytes"), InvalidRequest, id="message-not-text"),
     pytest.param(
-        _replace("message", "keyfob ✓", "keyfob \ud800"), InvalidMessage, id="lone-surrogate"
+        replace_in("message", "keyfob ✓", "keyfob \ud800"), InvalidMessage, id="lone-surrogate"
     ),
-    pytest.param(_set(expected_domain="evil.example"), MessageMismatch, id="wrong-domain"),
+    pytest.param(set_fields(expected_domain="evil.example"), MessageMismatch, id="wrong-domain"),
     pytest.param(
-        _replace("message", "URI: http://localhost:8000", "URI: http://evil.example"),
+        replace_in("message", "URI: http://localhost:8000", "URI: http://evil.example"),
         MessageMismatch,
         id="uri-off-origin",
     ),
-    pytest.param(_set(now=datetime(2025, 6, 1, 12, 10, tzinfo=UTC)), MessageExpired, id="expired"),
     pytest.param(
-        _set(now=datetime(2025, 6, 1, 11, 58, tzinfo=UTC)), MessageExpired, id="issued-in-future"
+        set_fields(now=datetime(2025, 6, 1, 12, 10, tzinfo=UTC)), MessageExpired, id="expired"
+    ),
+    pytest.param(
+        set_fields(now=datetime(2025, 6, 1, 11, 58, tzinfo=UTC)),
+        MessageExpired,
+        id="issued-in-future",
     ),
 ]
 

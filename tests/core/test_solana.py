@@ -8,7 +8,6 @@ Positive vectors: tests/core/vectors/solana_siws.json, messages built by
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from keyfob.errors import (
     MessageExpired,
     MessageMismatch,
 )
+from tests.core.mutations import Case, replace_in, set_fields
 
 SIWS = {
     v["name"]: v
@@ -116,74 +116,67 @@ def test_is_solana_address(text: Any, expected: bool) -> None:
 
 BASE = SIWS["full"]
 OTHER = SIWS["minimal"]
-Case = Callable[[dict[str, Any]], None]
-
-
-def _replace(field: str, old: str, new: str) -> Case:
-    def change(attempt: dict[str, Any]) -> None:
-        assert old in attempt[field]
-        attempt[field] = attempt[field].replace(old, new)
-
-    return change
-
-
-def _set(**values: Any) -> Case:
-    return lambda attempt: attempt.update(values)
 
 
 NEGATIVE: list[Any] = [
     pytest.param(
-        _replace("message", "Sign in to keyfob.", "Sign in to keyfob!"),
+        replace_in("message", "Sign in to keyfob.", "Sign in to keyfob!"),
         InvalidSignature,
         id="tampered-statement",
     ),
     pytest.param(
-        _replace("message", "Nonce: k3yf0bN0nce12345", "Nonce: k3yf0bN0nce12346"),
+        replace_in("message", "Nonce: k3yf0bN0nce12345", "Nonce: k3yf0bN0nce12346"),
         InvalidSignature,
         id="tampered-nonce",
     ),
     pytest.param(
-        _replace("message", BASE["address"], OTHER["address"]), InvalidSignature, id="wrong-key"
+        replace_in("message", BASE["address"], OTHER["address"]), InvalidSignature, id="wrong-key"
     ),
-    pytest.param(_set(signature=OTHER["signatureBase58"]), InvalidSignature, id="other-signature"),
     pytest.param(
-        _set(signature=BASE["signatureBase58"][:-1] + "0"), InvalidSignature, id="bad-base58"
+        set_fields(signature=OTHER["signatureBase58"]), InvalidSignature, id="other-signature"
     ),
-    pytest.param(_set(signature=b58encode(b"\x07" * 63)), InvalidSignature, id="63-byte-sig"),
-    pytest.param(_set(signature=BASE["signatureHex"][:-2]), InvalidSignature, id="short-hex"),
-    pytest.param(_set(signature="1" * 5000), InvalidSignature, id="huge-signature"),
-    pytest.param(_set(signature=""), InvalidSignature, id="empty-signature"),
-    pytest.param(_set(signature=None), InvalidSignature, id="signature-not-text"),
     pytest.param(
-        _replace("message", BASE["address"], BASE["address"][:-1] + "0"),
+        set_fields(signature=BASE["signatureBase58"][:-1] + "0"), InvalidSignature, id="bad-base58"
+    ),
+    pytest.param(set_fields(signature=b58encode(b"\x07" * 63)), InvalidSignature, id="63-byte-sig"),
+    pytest.param(set_fields(signature=BASE["signatureHex"][:-2]), InvalidSignature, id="short-hex"),
+    pytest.param(set_fields(signature="1" * 5000), InvalidSignature, id="huge-signature"),
+    pytest.param(set_fields(signature=""), InvalidSignature, id="empty-signature"),
+    pytest.param(set_fields(signature=None), InvalidSignature, id="signature-not-text"),
+    pytest.param(
+        replace_in("message", BASE["address"], BASE["address"][:-1] + "0"),
         InvalidMessage,
         id="address-not-base58",
     ),
     pytest.param(
-        _replace("message", BASE["address"], BASE["publicKey"]),
+        replace_in("message", BASE["address"], BASE["publicKey"]),
         InvalidMessage,
         id="address-is-hex",
     ),
     pytest.param(
-        _replace("message", "Solana account", "Ethereum account"),
+        replace_in("message", "Solana account", "Ethereum account"),
         InvalidMessage,
         id="other-chain-header",
     ),
     pytest.param(
-        _replace("message", "Sign in to keyfob.", "Sign in \ud800"),
+        replace_in("message", "Sign in to keyfob.", "Sign in \ud800"),
         InvalidMessage,
         id="lone-surrogate",
     ),
-    pytest.param(_set(message=b"bytes"), InvalidRequest, id="message-not-text"),
-    pytest.param(_set(expected_domain="evil.example"), MessageMismatch, id="wrong-domain"),
+    pytest.param(set_fields(message=b"bytes"), InvalidRequest, id="message-not-text"),
+    pytest.param(set_fields(expected_domain="evil.example"), MessageMismatch, id="wrong-domain"),
     pytest.param(
-        _replace("message", "URI: http://localhost:8000", "URI: https://localhost:8000"),
+        replace_in("message", "URI: http://localhost:8000", "URI: https://localhost:8000"),
         MessageMismatch,
         id="uri-off-origin",
     ),
-    pytest.param(_set(now=datetime(2025, 6, 1, 12, 10, tzinfo=UTC)), MessageExpired, id="expired"),
     pytest.param(
-        _set(now=datetime(2025, 6, 1, 11, 59, 30, tzinfo=UTC)), MessageExpired, id="not-before"
+        set_fields(now=datetime(2025, 6, 1, 12, 10, tzinfo=UTC)), MessageExpired, id="expired"
+    ),
+    pytest.param(
+        set_fields(now=datetime(2025, 6, 1, 11, 59, 30, tzinfo=UTC)),
+        MessageExpired,
+        id="not-before",
     ),
 ]
 

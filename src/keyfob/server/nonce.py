@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -13,7 +13,7 @@ from keyfob.core.eip55 import to_checksum_address
 from keyfob.core.nimiq import normalize_nimiq_address
 from keyfob.core.nonces import issue_signed_nonce, new_nonce
 from keyfob.core.session_keys import parse_session_key, session_key_resource
-from keyfob.core.signin_message import SignInMessage
+from keyfob.core.signin_message import SignInMessage, format_time
 from keyfob.core.solana import is_solana_address
 from keyfob.errors import InvalidRequest, MessageMismatch
 from keyfob.server.runtime import Runtime, get_runtime
@@ -42,10 +42,6 @@ def canonical_address(chain: str, address: str) -> str:
     if not is_solana_address(address):
         raise InvalidRequest("A Solana address is the base58 form of a 32-byte public key.")
     return address
-
-
-def _timestamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 async def issue_nonce(runtime: Runtime, request: NonceRequest) -> NonceResponse:
@@ -80,8 +76,8 @@ async def issue_nonce(runtime: Runtime, request: NonceRequest) -> NonceResponse:
         version="1",
         chain_id=chain_id,
         nonce=nonce,
-        issued_at=_timestamp(now),
-        expiration_time=_timestamp(expires_at),
+        issued_at=format_time(now),
+        expiration_time=format_time(expires_at),
         statement=settings.statement,
         resources=resources,
     )

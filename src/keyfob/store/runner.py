@@ -15,7 +15,7 @@ import asyncio
 import functools
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
@@ -199,38 +199,20 @@ class InlineRunner:
         self, fn: Callable[Concatenate[Connection, P], T], /, *args: P.args, **kwargs: P.kwargs
     ) -> T:
         """Run ``fn`` in one transaction right here; on the writer thread if SQLite is busy."""
-        if self._here():
-            try:
-                return self._run("BEGIN IMMEDIATE", fn, args, kwargs)
-            except _SQLITE_ERRORS as error:
-                if not is_sqlite_busy(error):
-                    raise
-        return await self._fallback.write(fn, *args, **kwargs)
+        return await self._call("BEGIN IMMEDIATE", self._fallback.write, fn, args, kwargs)
 
     async def write_one(
         self, fn: Callable[Concatenate[Connection, P], T], /, *args: P.args, **kwargs: P.kwargs
     ) -> T:
         """Run ``fn`` in autocommit mode right here; on the writer thread if SQLite is busy."""
-        if self._here():
-            try:
-                return self._run("", fn, args, kwargs)
-            except _SQLITE_ERRORS as error:
-                if not is_sqlite_busy(error):
-                    raise
-        return await self._fallback.write_one(fn, *args, **kwargs)
+        return await self._call("", self._fallback.write_one, fn, args, kwargs)
 
     async def read(
         self, fn: Callable[Concatenate[Connection, P], T], /, *args: P.args, **kwargs: P.kwargs
     ) -> T:
         """Run ``fn`` in autocommit mode right here (WAL readers seldom meet a lock); on a reader
         thread if SQLite is busy."""
-        if self._here():
-            try:
-                return self._run("", fn, args, kwargs)
-            except _SQLITE_ERRORS as error:
-                if not is_sqlite_busy(error):
-                    raise
-        return await self._fallback.read(fn, *args, **kwargs)
+        return await self._call("", self._fallback.read, fn, args, kwargs)
 
     async def close(self) -> None:
         """Close the inline connection, then the fallback's threads and connections."""
@@ -239,6 +221,24 @@ class InlineRunner:
             self._connection = None
         self._engine.dispose()
         await self._fallback.close()
+
+    async def _call(
+        self,
+        begin: str,
+        fallback: Callable[..., Awaitable[T]],
+        fn: Callable[..., T],
+        args: Args,
+        kwargs: Kwargs,
+    ) -> T:
+        """``fn`` inline after ``begin``; through ``fallback`` when SQLite is busy or this is
+        not the loop's thread."""
+        if self._here():
+            try:
+                return self._run(begin, fn, args, kwargs)
+            except _SQLITE_ERRORS as error:
+                if not is_sqlite_busy(error):
+                    raise
+        return await fallback(fn, *args, **kwargs)
 
     def _here(self) -> bool:
         """Whether this is the thread that first used the runner (the event loop's)."""
