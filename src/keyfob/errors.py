@@ -115,12 +115,54 @@ class InvalidSessionKey(KeyfobError):
     default_message = "The session key is unknown, expired or revoked."
 
 
+class InvalidCredential(KeyfobError):
+    """A WebAuthn credential (passkey response) that is malformed or does not verify: wrong
+    origin, RP ID, challenge, signature, or a passkey keyfob does not know."""
+
+    code = "invalid_credential"
+    status = 401
+    default_message = "The passkey response does not verify."
+
+
+class InvalidChallenge(InvalidNonce):
+    """A WebAuthn challenge (or one-time link) that is unknown, expired or already used."""
+
+    code = "invalid_challenge"
+    default_message = "The challenge is unknown, expired or already used; start again."
+
+
+class SignCountRegression(InvalidCredential):
+    """A passkey's signature counter did not grow: the authenticator may have been cloned."""
+
+    code = "sign_count_regression"
+    default_message = (
+        "This passkey's signature counter went backwards, a sign that it may have been cloned; "
+        "the sign-in was refused."
+    )
+
+
+class Conflict(KeyfobError):
+    """The change clashes with what exists: a taken username, a passkey or wallet already
+    registered, removing a user's last sign-in method."""
+
+    code = "conflict"
+    status = 409
+    default_message = "This clashes with something that already exists."
+
+
 class Forbidden(KeyfobError):
     """Authenticated, but not allowed to do this."""
 
     code = "forbidden"
     status = 403
     default_message = "You are not allowed to do this."
+
+
+class CsrfFailed(Forbidden):
+    """A form submitted without the CSRF token of the signed-in admin's session."""
+
+    code = "csrf_failed"
+    default_message = "The form is missing its security token or it is stale; reload the page."
 
 
 class NotFound(KeyfobError):

@@ -166,6 +166,7 @@ async def start_session(
         refresh_expires_at=now + timedelta(seconds=settings.refresh_token_ttl),
     )
     user, session = outcome.user, outcome.session
+    assert session is not None  # a refresh token hash was given, so a session was opened
     if session_key is not None:
         await store.add_session_key(
             SessionKeyRecord(

@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     rate_limit: int = Field(default=300, ge=0)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     log_level: str = "info"
+    webauthn_rp_id: str | None = None
+    webauthn_rp_name: str = "keyfob"
+    webauthn_origins: Annotated[tuple[str, ...], NoDecode] = ()
+    webauthn_user_verification: Literal["required", "preferred", "discouraged"] = "preferred"
+    webauthn_attestation: Literal["none", "indirect", "direct"] = "none"
+    webauthn_timeout: int = Field(default=300, ge=30, le=3600)
 
     @field_validator("ethereum_chain_ids", mode="before")
     @classmethod
@@ -51,6 +57,27 @@ class Settings(BaseSettings):
             return tuple(int(part) for part in value.replace(" ", "").split(",") if part)
         if isinstance(value, int):
             return (value,)
+        return value
+
+    @field_validator("webauthn_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("webauthn_origins")
+    @classmethod
+    def _check_origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for origin in value:
+            if origin.startswith("android:apk-key-hash:"):
+                continue
+            parts = urlsplit(origin)
+            if parts.scheme not in ("http", "https") or not parts.hostname or parts.path:
+                raise ValueError(
+                    f"KEYFOB_WEBAUTHN_ORIGINS: {origin!r} is not an origin such as "
+                    "https://auth.example.com or android:apk-key-hash:<hash>"
+                )
         return value
 
     @field_validator("public_url")
@@ -86,6 +113,21 @@ class Settings(BaseSettings):
     def audience(self) -> str:
         """The ``aud`` of access tokens (``KEYFOB_TOKEN_AUDIENCE``, else the public URL)."""
         return self.token_audience or self.public_url
+
+    @cached_property
+    def rp_id(self) -> str:
+        """The WebAuthn relying party id: ``KEYFOB_WEBAUTHN_RP_ID``, else the public URL's host."""
+        return self.webauthn_rp_id or (urlsplit(self.public_url).hostname or "")
+
+    @cached_property
+    def passkey_origins(self) -> tuple[str, ...]:
+        """Origins a passkey response may come from: ``KEYFOB_WEBAUTHN_ORIGINS``, else ours."""
+        return self.webauthn_origins or (self.origin,)
+
+    @cached_property
+    def secure_cookies(self) -> bool:
+        """Cookies are ``Secure`` (and ``__Host-`` prefixed) unless we serve plain http."""
+        return urlsplit(self.public_url).scheme == "https"
 
     @cached_property
     def resolved_database_url(self) -> str:

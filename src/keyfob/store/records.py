@@ -23,9 +23,9 @@ class IdentityRecord:
 
     id: str
     user_id: str
-    kind: str  # "ethereum" | "nimiq" | "solana" (| "passkey" later)
-    address: str  # canonical form: EIP-55, "NQxx xxxx ...", base58
-    public_key: bytes | None
+    kind: str  # "ethereum" | "nimiq" | "solana" | "passkey"
+    address: str  # canonical form: EIP-55, "NQxx xxxx ...", base58, base64url credential id
+    public_key: bytes | None  # Nimiq/Solana key; a passkey's COSE key
     created_at: datetime
     last_used_at: datetime | None
 
@@ -40,6 +40,7 @@ class UserRecord:
     disabled: bool
     roles: tuple[str, ...]
     identities: tuple[IdentityRecord, ...]
+    username: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,4 +87,75 @@ class SignInOutcome:
 
     user: UserRecord
     identity: IdentityRecord
-    session: SessionRecord
+    session: SessionRecord | None  # None when the sign-in opened no API session (hosted pages)
+
+
+@dataclass(frozen=True, slots=True)
+class PasskeyRecord:
+    """A registered passkey: its identity (credential id, COSE key), owner and counter."""
+
+    identity: IdentityRecord
+    user_disabled: bool
+    sign_count: int
+    transports: tuple[str, ...]
+    aaguid: str
+    backed_up: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PasskeyChallengeRecord:
+    """A WebAuthn challenge keyfob issued, single-use; or a one-time admin enrolment link.
+
+    ``purpose`` is ``"register"`` or ``"login"``. For a registration, ``user_id`` is the id the
+    new account will get (or the signed-in account a passkey is added to), ``username`` its
+    name, ``roles`` the roles a new account is given. For a sign-in, a ``user_id`` pins whose
+    passkey must answer (the username was given)."""
+
+    challenge: str
+    purpose: str
+    user_id: str | None
+    username: str | None
+    roles: tuple[str, ...]
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ClientRecord:
+    """A client app of the hosted sign-in pages (seed 003's "client")."""
+
+    id: str
+    name: str
+    sealed_secret: bytes  # the HS256 secret, sealed with KEYFOB_SECRET_KEY
+    redirect_uris: tuple[str, ...]
+    registration_enabled: bool
+    open_to_all: bool  # False: only users granted permission may sign in
+    token_lifetime_minutes: int
+    authorized_client_lifetime_minutes: int
+    token_delivery: str  # "query" | "fragment" | "form_post"
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SsoSessionRecord:
+    """A browser's single-sign-on session on the hosted pages (the cookie holds the token)."""
+
+    token_hash: str
+    user_id: str
+    amr: tuple[str, ...]
+    authenticated_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """One line of the audit log. ``id`` is None until stored."""
+
+    at: datetime
+    event: str  # e.g. "sign_in", "sign_in_failed", "sso_redirect", "admin.client_created"
+    user_id: str | None = None
+    client_id: str | None = None
+    actor_id: str | None = None
+    ip: str | None = None
+    detail: str = "{}"  # compact JSON object
+    id: int | None = None

@@ -51,6 +51,7 @@ def user_from(row: Mapping[Any, Any], identities: Iterable[IdentityRecord]) -> U
         disabled=bool(row["disabled"]),
         roles=split_words(row["roles"]),
         identities=tuple(sorted(identities, key=lambda i: (i.created_at, i.id))),
+        username=row["username"],
     )
 
 

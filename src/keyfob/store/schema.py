@@ -2,9 +2,8 @@
 
 Every timestamp is a :class:`UTCDateTime`: aware UTC in, aware UTC out, on SQLite too.
 
-Passkeys (next milestone) slot in as identities of kind ``"passkey"`` whose ``address`` is the
-base64url credential id, plus a ``credentials`` table keyed by identity id for the COSE key,
-sign count and transports; nothing here needs to change for that.
+A passkey is an identity of kind ``"passkey"`` whose ``address`` is the base64url credential id
+and whose ``public_key`` is the COSE key; its sign counter and transports live in ``passkeys``.
 """
 
 from __future__ import annotations
@@ -20,8 +19,10 @@ from sqlalchemy import (
     Dialect,
     ForeignKey,
     Index,
+    Integer,
     LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -85,6 +86,8 @@ users = Table(
     _when("last_login", nullable=True),
     Column("disabled", Boolean(), nullable=False, server_default=false()),
     Column("roles", String(255), nullable=False),  # space-separated words
+    Column("username", String(64), nullable=True),
+    Index(None, "username", unique=True),
 )
 
 identities = Table(
@@ -180,4 +183,89 @@ signing_keys = Table(
     Column("public_jwk", Text(), nullable=False),
     _when("created_at"),
     _when("retired_at", nullable=True),
+)
+
+passkeys = Table(
+    "passkeys",
+    metadata,
+    Column("identity_id", ForeignKey("identities.id", ondelete="CASCADE"), primary_key=True),
+    Column("sign_count", BigInteger(), nullable=False),
+    Column("transports", String(255), nullable=False),  # space-separated
+    Column("aaguid", String(36), nullable=False),
+    Column("backed_up", Boolean(), nullable=False),
+)
+
+# WebAuthn challenges and one-time links, consumed with one DELETE ... RETURNING.
+passkey_challenges = Table(
+    "passkey_challenges",
+    metadata,
+    Column("challenge", String(128), primary_key=True),
+    Column("purpose", String(16), nullable=False),  # "register" | "login"
+    Column("user_id", String(36), nullable=True),  # who registers, or who must sign in
+    Column("username", String(64), nullable=True),
+    Column("roles", String(255), nullable=False),  # granted to a user this registration creates
+    _when("expires_at"),
+    Index(None, "expires_at"),
+)
+
+clients = Table(
+    "clients",
+    metadata,
+    _id(),
+    Column("name", String(255), nullable=False),
+    Column("sealed_secret", LargeBinary(), nullable=False),
+    Column("redirect_uris", Text(), nullable=False),  # JSON list
+    Column("registration_enabled", Boolean(), nullable=False),
+    Column("open_to_all", Boolean(), nullable=False),
+    Column("token_lifetime_minutes", Integer(), nullable=False),
+    Column("authorized_client_lifetime_minutes", Integer(), nullable=False),
+    Column("token_delivery", String(16), nullable=False),  # "query" | "fragment" | "form_post"
+    _when("created_at"),
+    _when("updated_at"),
+)
+
+client_permissions = Table(
+    "client_permissions",
+    metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("client_id", ForeignKey("clients.id", ondelete="CASCADE"), nullable=False),
+    _when("granted_at"),
+    PrimaryKeyConstraint("user_id", "client_id"),
+    Index(None, "client_id"),
+)
+
+sso_sessions = Table(
+    "sso_sessions",
+    metadata,
+    Column("token_hash", String(128), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("amr", String(255), nullable=False),
+    _when("authenticated_at"),
+    _when("expires_at"),
+    Index(None, "user_id"),
+    Index(None, "expires_at"),
+)
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True),
+    _when("at"),
+    Column("event", String(64), nullable=False),
+    Column("user_id", String(36), nullable=True),  # no foreign key: the log outlives users
+    Column("client_id", String(36), nullable=True),
+    Column("actor_id", String(36), nullable=True),
+    Column("ip", String(64), nullable=True),
+    Column("detail", Text(), nullable=False),
+    Index(None, "at"),
+    Index(None, "event"),
+    Index(None, "user_id"),
+)
+
+# Settings an admin changes at run time (default lifetimes of new clients).
+admin_settings = Table(
+    "admin_settings",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text(), nullable=False),
 )

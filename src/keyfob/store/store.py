@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -24,12 +24,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
-from keyfob.errors import Forbidden, InvalidNonce, KeyfobError
+from keyfob.errors import Forbidden, InvalidCredential, InvalidNonce, KeyfobError
 from keyfob.store.base import DialectStatements, every, execute, first, one, rowcount, scalar
 from keyfob.store.engine import create_engine
+from keyfob.store.passkeys import PasskeyStore, bump_sign_count, consume_challenge
 from keyfob.store.records import (
+    AuditEvent,
     IdentityRecord,
     NonceRecord,
+    PasskeyChallengeRecord,
     SigningKeyRecord,
     SignInOutcome,
     UserRecord,
@@ -45,13 +48,16 @@ from keyfob.store.rows import (
 )
 from keyfob.store.schema import (
     UTCDateTime,
+    audit_events,
     denied_tokens,
     identities,
     nonces,
+    passkey_challenges,
     refresh_tokens,
     session_keys,
     sessions,
     signing_keys,
+    sso_sessions,
     used_tokens,
     users,
 )
@@ -64,12 +70,16 @@ _i, _u = identities.c, users.c
 class NonceSpend:
     """How a sign-in spends its nonce: consume a stored ``nonce`` (and let ``check`` refuse
     the record by raising), or mark ``used_key`` spent until ``used_until`` (signed nonces,
-    challenge ids)."""
+    challenge ids), or consume a WebAuthn ``challenge`` (``challenge_check`` may refuse it)
+    and store the passkey's new ``sign_count``, which must grow."""
 
     nonce: str | None = None
     check: Callable[[NonceRecord], None] | None = None
     used_key: str | None = None
     used_until: datetime | None = None
+    challenge: str | None = None
+    challenge_check: Callable[[PasskeyChallengeRecord], None] | None = None
+    sign_count: int | None = None
 
 
 def _now() -> Any:
@@ -99,6 +109,7 @@ _TOUCH_USER = (
     .values(last_login=_now())
     .returning(*users.c)
 )
+_IDENTITY_EXISTS = select(_i.id).where(_identity_match)
 _TOUCH_IDENTITIES = (
     update(identities)
     .where(_i.user_id == bindparam("uid"))
@@ -112,6 +123,7 @@ _TOUCH_IDENTITIES = (
     .returning(*identities.c)
 )
 _INSERT_USER = insert(users).returning(*users.c)
+_INSERT_AUDIT = insert(audit_events)
 _INSERT_NONCE = insert(nonces)
 _INSERT_SIGNING_KEY = insert(signing_keys)
 _GET_USER = (
@@ -149,7 +161,7 @@ def _purge_statements() -> tuple[Any, Any, tuple[Any, ...], tuple[Any, ...]]:
         select(expired_rt + expired_sk),
         dead_sessions,
         expired(refresh_tokens, session_keys),
-        expired(nonces, used_tokens, denied_tokens),
+        expired(nonces, used_tokens, denied_tokens, passkey_challenges, sso_sessions),
     )
 
 
@@ -158,7 +170,14 @@ _COUNT_EXPIRED, _DELETE_DEAD_SESSIONS, _DELETE_EXPIRED_TOKENS, _DELETE_EXPIRED_O
 )
 
 
-class Store(SessionStore):
+def audit_values(event: AuditEvent) -> dict[str, Any]:
+    """The row of an audit event (its id left to the database)."""
+    values = _values(event)
+    del values["id"]
+    return values
+
+
+class Store(SessionStore, PasskeyStore):
     """keyfob's persistence: SQLite or PostgreSQL through SQLAlchemy Core.
 
     Every method is one short transaction; single-use things are consumed with one atomic
@@ -210,18 +229,22 @@ class Store(SessionStore):
         address: str,
         public_key: bytes | None,
         amr: tuple[str, ...],
-        refresh_token_hash: str,
+        refresh_token_hash: str | None,
         now: datetime,
         refresh_expires_at: datetime,
+        audit: AuditEvent | None = None,
     ) -> SignInOutcome:
         """A whole sign-in in one transaction: spend the nonce, record the sign-in (as
-        :meth:`sign_in_identity`), open a session with its first refresh token.
+        :meth:`sign_in_identity`), open a session with its first refresh token (none when
+        ``refresh_token_hash`` is None), write ``audit`` with the user's id filled in.
 
         Nothing is written unless all of it succeeds: an unknown, used or refused nonce raises
         :class:`InvalidNonce`, a disabled user :class:`Forbidden`, and either leaves the nonce
-        as it was. Of concurrent sign-ins with one nonce exactly one wins.
+        as it was. Of concurrent sign-ins with one nonce exactly one wins. A passkey sign-in
+        (``spend.challenge``) never creates a user: its passkey must be registered.
         """
         params = {"lookup_kind": kind, "lookup_address": address, "now": now, "pk": public_key}
+        params["audit"] = audit
         session_args = {
             "amr": amr,
             "refresh_token_hash": refresh_token_hash,
@@ -310,11 +333,22 @@ def _complete_sign_in(
         marked = {"key": spend.used_key, "expires_at": spend.used_until}
         if first(conn, sql.mark_used, marked) is None:
             raise InvalidNonce("This nonce was already used; ask for a new one.")
+    if spend.challenge is not None:
+        consume_challenge(conn, spend.challenge, params["now"], spend.challenge_check)
+        if first(conn, _IDENTITY_EXISTS, params) is None:
+            raise InvalidCredential("This passkey is not registered here.")
     user, identity = _sign_in(conn, sql, params)
     if user.disabled:
         raise Forbidden("This account is disabled.")
-    session, token = session_rows(user_id=user.id, identity_id=identity.id, **session_args)
-    created = session_from(create_session_rows(conn, session, token)._mapping)
+    if spend.sign_count is not None:
+        bump_sign_count(conn, identity.id, spend.sign_count)
+    created = None
+    if session_args["refresh_token_hash"] is not None:
+        session, token = session_rows(user_id=user.id, identity_id=identity.id, **session_args)
+        created = session_from(create_session_rows(conn, session, token)._mapping)
+    if params["audit"] is not None:
+        event = replace(params["audit"], user_id=user.id)
+        execute(conn, _INSERT_AUDIT, audit_values(event))
     return SignInOutcome(user=user, identity=identity, session=created)
 
 
