@@ -165,12 +165,41 @@ class CsrfFailed(Forbidden):
     default_message = "The form is missing its security token or it is stale; reload the page."
 
 
+class RegistrationDisabled(Forbidden):
+    """The client app does not let new accounts register through its pages."""
+
+    code = "registration_disabled"
+    default_message = "This app does not allow new accounts to register here."
+
+
+class ClientNotPermitted(Forbidden):
+    """The user has not been granted access to this client app."""
+
+    code = "client_not_permitted"
+    default_message = "Your account has not been given access to this app."
+
+
+class RedirectUriMismatch(KeyfobError):
+    """A redirect URI that is not, character for character, one the client registered."""
+
+    code = "redirect_uri_mismatch"
+    status = 400
+    default_message = "This redirect URI is not registered for the app."
+
+
 class NotFound(KeyfobError):
     """The thing asked for does not exist (or is not yours)."""
 
     code = "not_found"
     status = 404
     default_message = "Not found."
+
+
+class UnknownClient(NotFound):
+    """No client app has this id."""
+
+    code = "unknown_client"
+    default_message = "There is no app with this client id."
 
 
 class PayloadTooLarge(KeyfobError):

@@ -33,13 +33,16 @@ async def test_ethereum_server_built_message_signed_by_viem(
     assert tokens["tokenType"] == "Bearer"
     assert tokens["expiresIn"] == 900
     user = tokens["user"]
-    assert user["identities"] == [
-        {
-            "chain": "ethereum",
-            "address": eth_address(node_clients),
-            "publicKey": user["identities"][0]["publicKey"],
-        }
-    ]
+    [identity] = user["identities"]
+    assert identity == {
+        "id": identity["id"],
+        "chain": "ethereum",
+        "address": eth_address(node_clients),
+        "publicKey": identity["publicKey"],
+        "createdAt": identity["createdAt"],
+        "lastUsedAt": identity["lastUsedAt"],
+    }
+    assert user["username"] is None
     header = jwt.get_unverified_header(tokens["accessToken"])
     assert header["typ"] == "at+jwt"
     assert header["alg"] == "EdDSA"
@@ -109,7 +112,8 @@ async def test_nimiq_sign_in_with_keyguard_signature(
     )
     assert response.status_code == 200, response.text
     identity = response.json()["user"]["identities"][0]
-    assert identity == {"chain": "nimiq", "address": address, "publicKey": signed.public_key}
+    assert (identity["chain"], identity["address"]) == ("nimiq", address)
+    assert identity["publicKey"] == signed.public_key
 
 
 async def test_nimiq_challenge_flow_of_seed_000(server: Server, node_clients: NodeClients) -> None:

@@ -10,7 +10,16 @@ from datetime import datetime
 from fastapi import FastAPI
 
 from keyfob import __version__
-from keyfob.server import challenge, login, me, nonce, refresh, session_keys
+from keyfob.server import (
+    challenge,
+    login,
+    me,
+    methods,
+    nonce,
+    passkeys,
+    refresh,
+    session_keys,
+)
 from keyfob.server.errors import install_error_handlers
 from keyfob.server.fastpath import FastPath
 from keyfob.server.housekeeping import housekeeping
@@ -77,8 +86,10 @@ def create_app(
         redoc_url=None,
     )
     install_error_handlers(app)
-    for module in (nonce, login, challenge, refresh, session_keys, me):
+    for module in (nonce, login, challenge, refresh, session_keys, me, passkeys, methods):
         app.include_router(module.router)
+    # hosted pages
+    # admin panel
     if fast_path:
         app.add_middleware(FastPath, runtime=lambda: app.state.runtime)
     app.add_middleware(RateLimitMiddleware, per_minute=settings.rate_limit)

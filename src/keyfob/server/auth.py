@@ -23,13 +23,17 @@ def user_out(user: UserRecord) -> UserOut:
     """The API view of a user."""
     return UserOut(
         id=user.id,
+        username=user.username,
         created_at=user.created_at,
         last_login=user.last_login,
         identities=[
             IdentityOut(
+                id=identity.id,
                 chain=identity.kind,
                 address=identity.address,
                 public_key=identity.public_key.hex() if identity.public_key else None,
+                created_at=identity.created_at,
+                last_used_at=identity.last_used_at,
             )
             for identity in user.identities
         ],
@@ -46,6 +50,8 @@ def mint_access_token(
 ) -> str:
     """Sign an access token for ``user`` in ``session``."""
     identity = session_identity(user, session)
+    if identity is not None and identity.kind == "passkey":
+        identity = None  # chain and address claims describe wallets only
     token, _ = issue_access_token(
         key=runtime.keyring.current.current,
         issuer=runtime.settings.issuer,
@@ -124,6 +130,18 @@ async def current_user(
     return user
 
 
+async def optional_user(
+    connection: HTTPConnection, runtime: Annotated[Runtime, Depends(get_runtime)]
+) -> UserRecord | None:
+    """FastAPI dependency: the signed-in user if a Bearer token is sent (checked as strictly
+    as :func:`current_user`), else None."""
+    if "authorization" not in connection.headers:
+        return None
+    claims = await verify_bearer(runtime, _bearer_token(connection))
+    return await current_user(claims, runtime)
+
+
 Claims = Annotated[AccessTokenClaims, Depends(current_claims)]
 CurrentUser = Annotated[UserRecord, Depends(current_user)]
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+OptionalUser = Annotated[UserRecord | None, Depends(optional_user)]

@@ -63,13 +63,17 @@ class LoginRequest(Body):
 
 
 class IdentityOut(Body):
-    """One sign-in method of a user."""
+    """One sign-in method of a user: a wallet (``chain`` is its chain) or a passkey (``chain``
+    is ``"passkey"`` and ``address`` the base64url credential id)."""
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 
+    id: str
     chain: str
     address: str
     public_key: str | None = None
+    created_at: datetime
+    last_used_at: datetime | None
 
 
 class UserOut(Body):
@@ -78,6 +82,7 @@ class UserOut(Body):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 
     id: str
+    username: str | None = None
     created_at: datetime
     last_login: datetime | None
     identities: list[IdentityOut]
@@ -93,6 +98,28 @@ class TokenResponse(Body):
     token_type: Literal["Bearer"] = "Bearer"
     expires_in: int
     user: UserOut
+
+
+class PasskeyOptionsRequest(Body):
+    """``POST /auth/passkey/*/options``: optionally a username (registration: the new
+    account's; sign-in: whose passkeys to ask for, else usernameless)."""
+
+    username: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class PasskeyVerifyRequest(Body):
+    """``POST /auth/passkey/*/verify``: the ``PublicKeyCredential`` as JSON (``toJSON()``)."""
+
+    credential: dict[str, Any]
+
+
+class LinkWalletRequest(Body):
+    """``POST /auth/methods/wallet``: a signed sign-in message, as for ``POST /auth/login``."""
+
+    chain: Chain
+    message: str = Field(min_length=1)
+    signature: str = Field(min_length=1, max_length=1024)
+    public_key: str | None = Field(default=None, max_length=256)
 
 
 class RefreshRequest(Body):

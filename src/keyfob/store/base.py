@@ -84,6 +84,11 @@ class StoreBase:
         self._run = make_runner(engine)
 
     @property
+    def dialect_statements(self) -> DialectStatements:
+        """The statements of this store's dialect (for functions run inside its transactions)."""
+        return self._sql
+
+    @property
     def engine(self) -> AsyncEngine:
         """The async engine this store was made with (migrations, tests, ad-hoc queries)."""
         return self._engine

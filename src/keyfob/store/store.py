@@ -323,20 +323,9 @@ def _complete_sign_in(
     params: dict[str, Any],
     session_args: dict[str, Any],
 ) -> SignInOutcome:
-    if spend.nonce is not None:
-        row = first(conn, _CONSUME_NONCE, {"n": spend.nonce, "now": params["now"]})
-        if row is None:
-            raise InvalidNonce("This nonce is unknown, expired or already used; ask for a new one.")
-        if spend.check is not None:
-            spend.check(nonce_from(row._mapping))
-    if spend.used_key is not None:
-        marked = {"key": spend.used_key, "expires_at": spend.used_until}
-        if first(conn, sql.mark_used, marked) is None:
-            raise InvalidNonce("This nonce was already used; ask for a new one.")
-    if spend.challenge is not None:
-        consume_challenge(conn, spend.challenge, params["now"], spend.challenge_check)
-        if first(conn, _IDENTITY_EXISTS, params) is None:
-            raise InvalidCredential("This passkey is not registered here.")
+    spend_nonce(conn, sql, spend, params["now"])
+    if spend.challenge is not None and first(conn, _IDENTITY_EXISTS, params) is None:
+        raise InvalidCredential("This passkey is not registered here.")
     user, identity = _sign_in(conn, sql, params)
     if user.disabled:
         raise Forbidden("This account is disabled.")
@@ -350,6 +339,24 @@ def _complete_sign_in(
         event = replace(params["audit"], user_id=user.id)
         execute(conn, _INSERT_AUDIT, audit_values(event))
     return SignInOutcome(user=user, identity=identity, session=created)
+
+
+def spend_nonce(conn: Connection, sql: DialectStatements, spend: NonceSpend, now: datetime) -> bool:
+    """Burn what ``spend`` names inside the caller's transaction; raise InvalidNonce (or the
+    checks' own errors) if any of it is unknown, used or refused. Returns True."""
+    if spend.nonce is not None:
+        row = first(conn, _CONSUME_NONCE, {"n": spend.nonce, "now": now})
+        if row is None:
+            raise InvalidNonce("This nonce is unknown, expired or already used; ask for a new one.")
+        if spend.check is not None:
+            spend.check(nonce_from(row._mapping))
+    if spend.used_key is not None:
+        marked = {"key": spend.used_key, "expires_at": spend.used_until}
+        if first(conn, sql.mark_used, marked) is None:
+            raise InvalidNonce("This nonce was already used; ask for a new one.")
+    if spend.challenge is not None:
+        consume_challenge(conn, spend.challenge, now, spend.challenge_check)
+    return True
 
 
 def _first_sign_in(

@@ -1,0 +1,51 @@
+"""Writing the audit log: sign-ins, failures, SSO redirects and admin actions."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from starlette.requests import HTTPConnection
+
+from keyfob.server.runtime import Runtime
+from keyfob.store.records import AuditEvent
+
+log = logging.getLogger("keyfob.audit")
+
+
+def audit_detail(**detail: object) -> str:
+    """The ``detail`` column: compact JSON of the keyword arguments (None values dropped)."""
+    return json.dumps(
+        {key: value for key, value in detail.items() if value is not None},
+        separators=(",", ":"),
+        default=str,
+    )
+
+
+def client_ip(connection: HTTPConnection) -> str | None:
+    """The peer address of a request (behind a proxy, uvicorn's --proxy-headers sets it)."""
+    return connection.client.host if connection.client else None
+
+
+async def record_event(
+    runtime: Runtime,
+    event: str,
+    *,
+    user_id: str | None = None,
+    client_id: str | None = None,
+    actor_id: str | None = None,
+    ip: str | None = None,
+    **detail: object,
+) -> None:
+    """Append one event to the audit log (and to the ``keyfob.audit`` logger)."""
+    record = AuditEvent(
+        at=runtime.now(),
+        event=event,
+        user_id=user_id,
+        client_id=client_id,
+        actor_id=actor_id,
+        ip=ip,
+        detail=audit_detail(**detail),
+    )
+    log.info("%s user=%s client=%s actor=%s %s", event, user_id, client_id, actor_id, record.detail)
+    await runtime.store.add_audit_event(record)

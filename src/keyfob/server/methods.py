@@ -1,0 +1,79 @@
+"""Account linking: list a user's sign-in methods, add a wallet, remove a method (not the last).
+
+Adding a passkey to an account is ``POST /auth/passkey/register/options`` and ``/verify`` with
+the Bearer token of the account (see :mod:`keyfob.server.passkeys`).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from sqlalchemy.engine import Connection
+
+from keyfob.server.audit import client_ip, record_event
+from keyfob.server.auth import CurrentUser, RuntimeDep, user_out
+from keyfob.server.login import nonce_spend, verify_signature
+from keyfob.server.schemas import IdentityOut, LinkWalletRequest, LoginRequest, UserOut
+from keyfob.store.store import spend_nonce
+
+router = APIRouter(prefix="/auth/methods", tags=["account"])
+
+
+@router.get("", response_model=list[IdentityOut], response_model_by_alias=True)
+async def list_methods(user: CurrentUser) -> list[IdentityOut]:
+    """The signed-in user's sign-in methods: wallets and passkeys."""
+    return user_out(user).identities
+
+
+@router.post("/wallet", response_model=UserOut, response_model_by_alias=True)
+async def add_wallet(
+    body: LinkWalletRequest, request: Request, user: CurrentUser, runtime: RuntimeDep
+) -> UserOut:
+    """Add a wallet to the signed-in account: sign a fresh sign-in message with it (nonce from
+    ``POST /auth/nonce``) and send it as for ``POST /auth/login``. 409 if it is another
+    account's."""
+    login = LoginRequest(
+        chain=body.chain, message=body.message, signature=body.signature, public_key=body.public_key
+    )
+    verified = verify_signature(runtime, login)
+    spend = nonce_spend(runtime, verified)
+    now = runtime.now()
+
+    def burn(conn: Connection) -> None:
+        spend_nonce(conn, runtime.store.dialect_statements, spend, now)
+
+    identity = await runtime.store.link_identity(
+        user_id=user.id,
+        kind=verified.chain,
+        address=verified.address,
+        public_key=verified.public_key,
+        now=now,
+        before=burn,
+    )
+    await record_event(
+        runtime,
+        "wallet_added",
+        user_id=user.id,
+        ip=client_ip(request),
+        chain=identity.kind,
+        address=identity.address,
+    )
+    updated = await runtime.store.get_user(user.id)
+    assert updated is not None
+    return user_out(updated)
+
+
+@router.delete("/{identity_id}", status_code=204)
+async def remove_method(
+    identity_id: str, request: Request, user: CurrentUser, runtime: RuntimeDep
+) -> Response:
+    """Remove one of the signed-in user's sign-in methods (and the sessions it opened);
+    409 if it is the last one."""
+    await runtime.store.remove_identity(user_id=user.id, identity_id=identity_id)
+    await record_event(
+        runtime,
+        "sign_in_method_removed",
+        user_id=user.id,
+        ip=client_ip(request),
+        identity=identity_id,
+    )
+    return Response(status_code=204)

@@ -1,0 +1,70 @@
+"""The passkey JSON API: registration and sign-in options and verification."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from keyfob.server.audit import client_ip
+from keyfob.server.auth import OptionalUser, RuntimeDep, token_response
+from keyfob.server.passkey_flow import (
+    PasskeySignIn,
+    begin_registration,
+    begin_sign_in,
+    finish_registration,
+    finish_sign_in,
+)
+from keyfob.server.runtime import Runtime
+from keyfob.server.schemas import (
+    PasskeyOptionsRequest,
+    PasskeyVerifyRequest,
+    TokenResponse,
+    json_response,
+)
+
+router = APIRouter(prefix="/auth/passkey", tags=["passkeys"])
+
+
+def _tokens(runtime: Runtime, done: PasskeySignIn) -> Response:
+    outcome = done.outcome
+    assert outcome.session is not None
+    assert done.refresh_token is not None
+    return json_response(token_response(runtime, outcome.user, outcome.session, done.refresh_token))
+
+
+@router.post("/register/options")
+async def register_options(
+    body: PasskeyOptionsRequest, runtime: RuntimeDep, user: OptionalUser
+) -> dict[str, Any]:
+    """Creation options (``PublicKeyCredentialCreationOptionsJSON``) for a new account, or with
+    a Bearer token for a passkey added to the signed-in account."""
+    options = await begin_registration(runtime, username=body.username, user=user)
+    return options.options
+
+
+@router.post("/register/verify", response_model=TokenResponse, response_model_by_alias=True)
+async def register_verify(
+    body: PasskeyVerifyRequest, request: Request, runtime: RuntimeDep, user: OptionalUser
+) -> Response:
+    """Store the new passkey and sign in with it (same response as ``POST /auth/login``)."""
+    done = await finish_registration(runtime, body.credential, user=user, ip=client_ip(request))
+    return _tokens(runtime, done)
+
+
+@router.post("/login/options")
+async def login_options(body: PasskeyOptionsRequest, runtime: RuntimeDep) -> dict[str, Any]:
+    """Request options (``PublicKeyCredentialRequestOptionsJSON``); without a username the
+    browser offers every passkey it holds for this site (usernameless sign-in)."""
+    options = await begin_sign_in(runtime, username=body.username)
+    return options.options
+
+
+@router.post("/login/verify", response_model=TokenResponse, response_model_by_alias=True)
+async def login_verify(
+    body: PasskeyVerifyRequest, request: Request, runtime: RuntimeDep
+) -> Response:
+    """Sign in with a passkey (same response as ``POST /auth/login``)."""
+    done = await finish_sign_in(runtime, body.credential, ip=client_ip(request))
+    return _tokens(runtime, done)
