@@ -25,7 +25,10 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 
 from keyfob.errors import Forbidden, InvalidCredential, InvalidNonce, KeyfobError
+from keyfob.store.admin import AdminStore
+from keyfob.store.audit import AuditStore
 from keyfob.store.base import DialectStatements, every, execute, first, one, rowcount, scalar
+from keyfob.store.clients import ClientStore
 from keyfob.store.engine import create_engine
 from keyfob.store.passkeys import PasskeyStore, bump_sign_count, consume_challenge
 from keyfob.store.records import (
@@ -62,6 +65,7 @@ from keyfob.store.schema import (
     users,
 )
 from keyfob.store.sessions import SessionStore, create_session_rows, session_rows
+from keyfob.store.sso import SsoStore
 
 _i, _u = identities.c, users.c
 
@@ -177,7 +181,7 @@ def audit_values(event: AuditEvent) -> dict[str, Any]:
     return values
 
 
-class Store(SessionStore, PasskeyStore):
+class Store(SessionStore, PasskeyStore, ClientStore, SsoStore, AuditStore, AdminStore):
     """keyfob's persistence: SQLite or PostgreSQL through SQLAlchemy Core.
 
     Every method is one short transaction; single-use things are consumed with one atomic

@@ -1,0 +1,87 @@
+"""Rows to records for clients, SSO sessions and the audit log (the rest is in rows.py)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import Integer, String, Table
+
+from keyfob.errors import InvalidRequest
+from keyfob.store.records import AuditEvent, ClientRecord, SsoSessionRecord
+from keyfob.store.rows import split_words
+
+#: Every id column's width (uuid4 strings).
+ID_LENGTH = 36
+_INT32 = range(-(2**31), 2**31)
+
+
+def storable(text: str, length: int | None = ID_LENGTH) -> bool:
+    """Whether ``text`` fits a column of ``length`` characters and PostgreSQL accepts it (no
+    NUL); anything else cannot be a stored value, so lookups answer "none" without a query."""
+    return "\x00" not in text and (length is None or len(text) <= length)
+
+
+def check_fits(table: Table, values: Mapping[str, Any]) -> None:
+    """Raise :class:`InvalidRequest` unless every value fits its column of ``table``
+    (PostgreSQL would refuse it with a server error; SQLite would store it anyway)."""
+    for name, value in values.items():
+        kind = table.c[name].type
+        if isinstance(value, str) and isinstance(kind, String):
+            if not storable(value, kind.length):
+                raise InvalidRequest(f"The {name.replace('_', ' ')} is too long or not text.")
+        elif isinstance(value, int) and type(kind) is Integer and value not in _INT32:
+            raise InvalidRequest(f"The {name.replace('_', ' ')} is out of range.")
+
+
+def dump_uris(uris: Iterable[str]) -> str:
+    """Store redirect URIs as a compact JSON list."""
+    return json.dumps(list(uris), separators=(",", ":"))
+
+
+def load_uris(text: str) -> tuple[str, ...]:
+    """Inverse of :func:`dump_uris`."""
+    return tuple(str(uri) for uri in json.loads(text))
+
+
+def client_from(row: Mapping[Any, Any]) -> ClientRecord:
+    """A client app (its secret still sealed)."""
+    return ClientRecord(
+        id=row["id"],
+        name=row["name"],
+        sealed_secret=bytes(row["sealed_secret"]),
+        redirect_uris=load_uris(row["redirect_uris"]),
+        registration_enabled=bool(row["registration_enabled"]),
+        open_to_all=bool(row["open_to_all"]),
+        token_lifetime_minutes=row["token_lifetime_minutes"],
+        authorized_client_lifetime_minutes=row["authorized_client_lifetime_minutes"],
+        token_delivery=row["token_delivery"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def sso_session_from(row: Mapping[Any, Any]) -> SsoSessionRecord:
+    """A browser's SSO session (its ``amr`` stored space-separated)."""
+    return SsoSessionRecord(
+        token_hash=row["token_hash"],
+        user_id=row["user_id"],
+        amr=split_words(row["amr"]),
+        authenticated_at=row["authenticated_at"],
+        expires_at=row["expires_at"],
+    )
+
+
+def audit_event_from(row: Mapping[Any, Any]) -> AuditEvent:
+    """One stored line of the audit log."""
+    return AuditEvent(
+        id=row["id"],
+        at=row["at"],
+        event=row["event"],
+        user_id=row["user_id"],
+        client_id=row["client_id"],
+        actor_id=row["actor_id"],
+        ip=row["ip"],
+        detail=row["detail"],
+    )

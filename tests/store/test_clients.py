@@ -1,0 +1,156 @@
+"""Store: client apps, their secrets and who may sign in to them (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from keyfob.errors import Conflict, InvalidRequest, NotFound
+from tests.store import admin_fixtures
+from tests.store.admin_fixtures import Combined, client_record
+from tests.store.factories import NOW, sign_in
+
+full_store = admin_fixtures.full_store
+
+LATER = NOW + timedelta(hours=1)
+NOT_IDS = ["nope", "c0a1e1e5-0000-4000-8000-00000000000f", "x" * 100, "a\x00b", ""]
+
+
+async def test_round_trip_and_list_by_name(full_store: Combined) -> None:
+    notes = client_record("id-1", name="notes")
+    admin = client_record("id-2", name="admin", redirect_uris=(), token_delivery="form_post")
+    wiki = client_record("id-3", name="wiki", open_to_all=True, registration_enabled=False)
+    for record in (notes, admin, wiki):
+        await full_store.add_client(record)
+    assert await full_store.get_client("id-1") == notes
+    assert await full_store.get_client("id-2") == admin
+    assert await full_store.list_clients() == [admin, notes, wiki]
+
+
+@pytest.mark.parametrize("client_id", NOT_IDS)
+async def test_unknown_client(full_store: Combined, client_id: str) -> None:
+    await full_store.add_client(client_record())
+    assert await full_store.get_client(client_id) is None
+    assert await full_store.update_client(client_id, now=LATER, name="x") is None
+    assert await full_store.set_client_secret(client_id, b"s", now=LATER) is False
+    assert await full_store.delete_client(client_id) is False
+    assert await full_store.users_permitted(client_id) == []
+    assert len(await full_store.list_clients()) == 1
+
+
+async def test_duplicate_id_conflicts(full_store: Combined) -> None:
+    await full_store.add_client(client_record())
+    with pytest.raises(Conflict):
+        await full_store.add_client(client_record(name="other"))
+    assert [c.name for c in await full_store.list_clients()] == ["notes"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"name": "n" * 256}, {"token_delivery": "x" * 17}, {"token_lifetime_minutes": 2**31}],
+    ids=["name", "delivery", "lifetime"],
+)
+async def test_values_that_do_not_fit_are_refused(
+    full_store: Combined, change: dict[str, Any]
+) -> None:
+    with pytest.raises(InvalidRequest):
+        await full_store.add_client(client_record(**change))
+    await full_store.add_client(client_record())
+    with pytest.raises(InvalidRequest):
+        await full_store.update_client(client_record().id, now=LATER, **change)
+    assert await full_store.get_client(client_record().id) == client_record()
+
+
+async def test_partial_updates(full_store: Combined) -> None:
+    original = client_record()
+    await full_store.add_client(original)
+    renamed = await full_store.update_client(original.id, now=LATER, name="notes 2")
+    assert renamed == replace(original, name="notes 2", updated_at=LATER)
+    assert await full_store.get_client(original.id) == renamed
+    later = LATER + timedelta(minutes=5)
+    changed = await full_store.update_client(
+        original.id,
+        now=later,
+        redirect_uris=("https://new.example/cb",),
+        registration_enabled=False,  # False is a value, not "unchanged"
+        open_to_all=True,
+        token_lifetime_minutes=5,
+        authorized_client_lifetime_minutes=0,
+        token_delivery="query",
+    )
+    assert changed == replace(
+        original,
+        name="notes 2",
+        redirect_uris=("https://new.example/cb",),
+        registration_enabled=False,
+        open_to_all=True,
+        token_lifetime_minutes=5,
+        authorized_client_lifetime_minutes=0,
+        token_delivery="query",
+        updated_at=later,
+    )
+    emptied = await full_store.update_client(original.id, now=later, redirect_uris=())
+    assert emptied is not None
+    assert emptied.redirect_uris == ()
+    touched = await full_store.update_client(original.id, now=NOW + timedelta(days=1))
+    assert touched == replace(emptied, updated_at=NOW + timedelta(days=1))
+
+
+async def test_set_secret(full_store: Combined) -> None:
+    await full_store.add_client(client_record())
+    assert await full_store.set_client_secret(client_record().id, b"\x01new", now=LATER)
+    stored = await full_store.get_client(client_record().id)
+    assert stored == replace(client_record(), sealed_secret=b"\x01new", updated_at=LATER)
+
+
+async def test_permissions(full_store: Combined) -> None:
+    alice, _ = await sign_in(full_store, "0xA11CE")
+    bob, _ = await sign_in(full_store, "0xB0B")
+    await full_store.add_client(client_record("id-1"))
+    await full_store.add_client(client_record("id-2"))
+    assert await full_store.has_permission(alice.id, "id-1") is False
+    assert await full_store.grant_permission(alice.id, "id-1", now=NOW) is True
+    assert await full_store.grant_permission(alice.id, "id-1", now=LATER) is False  # idempotent
+    assert await full_store.grant_permission(alice.id, "id-2", now=NOW) is True
+    assert await full_store.grant_permission(bob.id, "id-1", now=NOW) is True
+    assert await full_store.has_permission(alice.id, "id-1") is True
+    assert await full_store.has_permission(bob.id, "id-2") is False
+    assert await full_store.permissions_of_user(alice.id) == ["id-1", "id-2"]
+    assert await full_store.users_permitted("id-1") == sorted([alice.id, bob.id])
+    assert await full_store.revoke_permission(alice.id, "id-1") is True
+    assert await full_store.revoke_permission(alice.id, "id-1") is False
+    assert await full_store.has_permission(alice.id, "id-1") is False
+    assert await full_store.users_permitted("id-1") == [bob.id]
+    assert await full_store.permissions_of_user("unknown") == []
+    assert await full_store.permissions_of_user("a\x00b") == []
+
+
+@pytest.mark.parametrize("who", ["user", "client"])
+@pytest.mark.parametrize("missing", ["unknown", "x" * 40, "a\x00b"])
+async def test_grant_to_unknown_is_not_found(full_store: Combined, who: str, missing: str) -> None:
+    alice, _ = await sign_in(full_store)
+    await full_store.add_client(client_record())
+    user_id, client_id = (missing, client_record().id) if who == "user" else (alice.id, missing)
+    with pytest.raises(NotFound):
+        await full_store.grant_permission(user_id, client_id, now=NOW)
+    assert await full_store.has_permission(user_id, client_id) is False
+    assert await full_store.revoke_permission(user_id, client_id) is False
+    assert await full_store.permissions_of_user(alice.id) == []
+
+
+async def test_deleting_a_client_takes_its_permissions(full_store: Combined) -> None:
+    alice, _ = await sign_in(full_store)
+    await full_store.add_client(client_record("id-1"))
+    await full_store.add_client(client_record("id-2"))
+    await full_store.grant_permission(alice.id, "id-1", now=NOW)
+    await full_store.grant_permission(alice.id, "id-2", now=NOW)
+    assert await full_store.delete_client("id-1") is True
+    assert await full_store.delete_client("id-1") is False
+    assert await full_store.get_client("id-1") is None
+    assert await full_store.permissions_of_user(alice.id) == ["id-2"]
+    assert await full_store.users_permitted("id-1") == []
+    await full_store.add_client(client_record("id-1"))  # a new client of that id starts empty
+    assert await full_store.has_permission(alice.id, "id-1") is False
