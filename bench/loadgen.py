@@ -10,10 +10,12 @@ import asyncio
 import itertools
 import json
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
+from authenticator import Passkey
 from http_client import Connection, HttpError
 from wallet import Wallet
 
@@ -118,6 +120,66 @@ def sign_in_iteration(wallets: list[Wallet], tokens: list[str], keep_tokens: int
         recorder.ok("signin", started, finished)
         if len(tokens) < keep_tokens:
             tokens.append(json.loads(body)["accessToken"])
+
+    return iteration
+
+
+async def _post(
+    connection: Connection, recorder: Recorder, name: str, path: str, payload: Any
+) -> bytes | None:
+    """POST ``payload``, recording it as ``name``: the body of a 200, else None."""
+    started = time.perf_counter()
+    try:
+        status, body = await connection.post_json(path, payload)
+    except HttpError as exc:
+        recorder.error(name, "connection", str(exc).encode(), time.perf_counter())
+        return None
+    finished = time.perf_counter()
+    if status != 200:
+        recorder.error(name, status, body, finished)
+        return None
+    recorder.ok(name, started, finished)
+    return body
+
+
+async def register_passkey(connection: Connection, passkey: Passkey) -> None:
+    """Create an account with ``passkey`` (usernameless); raise if keyfob refuses it."""
+    status, body = await connection.post_json("/auth/passkey/register/options", {})
+    if status == 200:
+        credential = passkey.create(json.loads(body))
+        status, body = await connection.post_json(
+            "/auth/passkey/register/verify", {"credential": credential}
+        )
+    if status != 200:
+        raise RuntimeError(f"passkey registration answered {status}: {body[:300]!r}")
+
+
+def passkey_iteration(passkeys: deque[Passkey], tokens: list[str], keep_tokens: int) -> Iteration:
+    """One usernameless passkey sign-in per call: options, assertion, verify. A passkey is
+    taken from ``passkeys`` for the call, so none signs twice at once (its counter grows)."""
+
+    async def iteration(connection: Connection, recorder: Recorder, index: int) -> None:
+        passkey = passkeys.popleft()
+        try:
+            started = time.perf_counter()
+            body = await _post(connection, recorder, "options", "/auth/passkey/login/options", {})
+            if body is None:
+                return
+            credential = passkey.get(json.loads(body))
+            body = await _post(
+                connection,
+                recorder,
+                "verify",
+                "/auth/passkey/login/verify",
+                {"credential": credential},
+            )
+            if body is None:
+                return
+            recorder.ok("passkey", started, time.perf_counter())
+            if len(tokens) < keep_tokens:
+                tokens.append(json.loads(body)["accessToken"])
+        finally:
+            passkeys.append(passkey)
 
     return iteration
 

@@ -79,6 +79,7 @@ def summary(
 
 LABELS = {
     "signin": ("sign-ins/s", "signin", ("nonce", "login")),
+    "passkey": ("passkey sign-ins/s (usernameless)", "passkey", ("options", "verify")),
     "protected": ("protected calls/s (verifier cache on)", "get", ()),
     "uncached": ("protected calls/s (verifier cache off)", "get", ()),
     "unguarded": ("unguarded calls/s (baseline)", "get", ()),
@@ -117,7 +118,7 @@ def report(args: argparse.Namespace, results: dict[str, dict[str, Any]]) -> str:
         for name in (primary, *parts):
             stats = result["latency"].get(name)
             if stats:
-                what = "whole sign-in" if name == "signin" else name
+                what = "whole sign-in" if name in ("signin", "passkey") else name
                 lines.append(
                     f"  {what:18} p50 {stats['p50_ms']:8.2f} ms   p99 {stats['p99_ms']:8.2f} ms"
                     f"   ({stats['count']} ok)"

@@ -1,10 +1,12 @@
-"""keyfob's benchmark: full Ethereum sign-ins and guarded API calls against real servers.
+"""keyfob's benchmark: full Ethereum and passkey sign-ins, guarded API calls, real servers.
 
 Starts ``keyfob serve`` (one worker, SQLite in a fresh temporary data directory) and a small app
 guarded by ``KeyfobAuthMiddleware`` (bench/protected_app.py), both pinned to one core, and drives
 them from this process pinned to another core. Phases run one after the other:
 
   signin     POST /auth/nonce -> personal_sign -> POST /auth/login, wallets from a fixed pool
+  passkey    POST /auth/passkey/login/options -> ES256 assertion -> POST /auth/passkey/login/verify,
+             usernameless, with passkeys registered before the phase (bench/authenticator.py)
   protected  GET /protected with Bearer tokens from the sign-ins (the verifier's token cache on)
   uncached   the same with the verifier's cache off: every call verifies the JWT signature
   unguarded  GET /public, allowlisted by the middleware: the app without the guard, a baseline
@@ -24,12 +26,22 @@ import shutil
 import sys
 import tempfile
 import time
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from authenticator import Passkey
 from http_client import Connection, HttpError, wait_until_up
-from loadgen import Iteration, Recorder, get_iteration, run_load, sign_in_iteration
+from loadgen import (
+    Iteration,
+    Recorder,
+    get_iteration,
+    passkey_iteration,
+    register_passkey,
+    run_load,
+    sign_in_iteration,
+)
 from profiling import start_py_spy, summarise
 from report import machine, report, summary
 from servers import (
@@ -42,7 +54,7 @@ from servers import (
 )
 from wallet import wallet_pool
 
-PHASES = ("signin", "protected", "uncached", "unguarded")
+PHASES = ("signin", "passkey", "protected", "uncached", "unguarded")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -56,6 +68,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per phase")
     parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds first")
     parser.add_argument("--wallets", type=int, default=1000, help="size of the signing-key pool")
+    parser.add_argument(
+        "--passkeys", type=int, default=1000, help="passkeys registered for the passkey phase"
+    )
     parser.add_argument(
         "--tokens", type=int, default=1000, help="access tokens for protected calls"
     )
@@ -83,6 +98,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--duration must be in (0, 600] and --warmup in [0, 60]")
     if not 1 <= args.connections <= 1024:
         parser.error("--connections must be between 1 and 1024")
+    if "passkey" in args.phases and args.passkeys < args.connections:
+        parser.error("--passkeys must be at least --connections (a passkey signs once at a time)")
     return args
 
 
@@ -118,6 +135,8 @@ class Bench:
             for phase in self.args.phases:
                 if phase == "signin":
                     await self.signin_phase(keyfob)
+                elif phase == "passkey":
+                    await self.passkey_phase(keyfob)
                 else:
                     await self.app_phase(phase, keyfob)
 
@@ -149,6 +168,24 @@ class Bench:
         """Full sign-ins against keyfob; keeps access tokens for the later phases."""
         iteration = sign_in_iteration(self.wallets, self.tokens, self.args.tokens)
         await self.measure("signin", keyfob, iteration, primary="signin")
+
+    async def passkey_phase(self, keyfob: ServerProcess) -> None:
+        """Usernameless passkey sign-ins, after registering ``--passkeys`` accounts unmeasured."""
+        passkeys = [Passkey(keyfob.url) for _ in range(self.args.passkeys)]
+        started = time.perf_counter()
+
+        async def worker(offset: int, workers: int) -> None:
+            connection = Connection(HOST, keyfob.port)
+            try:
+                for passkey in passkeys[offset::workers]:
+                    await register_passkey(connection, passkey)
+            finally:
+                await connection.close()
+
+        await asyncio.gather(*(worker(offset, 8) for offset in range(8)))
+        self.log(f"registered {len(passkeys)} passkeys in {time.perf_counter() - started:.1f} s")
+        iteration = passkey_iteration(deque(passkeys), self.tokens, self.args.tokens)
+        await self.measure("passkey", keyfob, iteration, primary="passkey")
 
     async def app_phase(self, phase: str, keyfob: ServerProcess) -> None:
         """GETs against the guarded app, with tokens (or none for the unguarded baseline)."""
