@@ -2,8 +2,9 @@
 
 Every challenge is stored server-side and consumed atomically with what it authorises (the
 new passkey, the sign-in), so a response can be replayed neither here nor against another
-account. The sign counter is checked twice: early (to audit a regression with its figures)
-and atomically in the sign-in transaction (so two concurrent sign-ins cannot both pass).
+account. The sign counter is checked atomically in the sign-in transaction, after the challenge
+is spent: so a replayed assertion is an invalid challenge rather than a clone alarm, and of two
+concurrent sign-ins at most one passes. A regression is then audited with its figures.
 """
 
 from __future__ import annotations
@@ -159,6 +160,7 @@ async def finish_registration(
         now=now,
         refresh_token_hash=hash_refresh_token(refresh_token) if refresh_token else None,
         refresh_expires_at=now + timedelta(seconds=settings.refresh_token_ttl),
+        adding=user is not None,
     )
     event = "passkey_added" if user is not None else "passkey_registered"
     await record_event(runtime, event, user_id=outcome.user.id, ip=ip, method=PASSKEY)
@@ -208,20 +210,6 @@ async def _finish_sign_in(
         credential_public_key=passkey.identity.public_key,
         require_user_verification=settings.webauthn_user_verification == "required",
     )
-    try:
-        check_sign_count(stored=passkey.sign_count, received=verified.sign_count)
-    except SignCountRegression:
-        await record_event(
-            runtime,
-            "passkey_sign_count_regression",
-            user_id=owner,
-            ip=ip,
-            client_id=client_id,
-            credential=parsed.credential_id,
-            stored=passkey.sign_count,
-            received=verified.sign_count,
-        )
-        raise
 
     def check(record: PasskeyChallengeRecord) -> None:
         if record.purpose != "login":
@@ -230,21 +218,37 @@ async def _finish_sign_in(
             raise InvalidCredential("This passkey belongs to another account.")
 
     refresh_token = new_refresh_token() if open_session else None
-    outcome = await store.complete_sign_in(
-        spend=NonceSpend(
-            challenge=parsed.challenge, challenge_check=check, sign_count=verified.sign_count
-        ),
-        kind=PASSKEY,
-        address=parsed.credential_id,
-        public_key=None,
-        amr=(PASSKEY,),
-        refresh_token_hash=hash_refresh_token(refresh_token) if refresh_token else None,
-        now=now,
-        refresh_expires_at=now + timedelta(seconds=settings.refresh_token_ttl),
-        audit=AuditEvent(
-            at=now, event="sign_in", client_id=client_id, ip=ip, detail='{"method":"passkey"}'
-        ),
-    )
+    try:
+        outcome = await store.complete_sign_in(
+            spend=NonceSpend(
+                challenge=parsed.challenge, challenge_check=check, sign_count=verified.sign_count
+            ),
+            kind=PASSKEY,
+            address=parsed.credential_id,
+            public_key=None,
+            amr=(PASSKEY,),
+            refresh_token_hash=hash_refresh_token(refresh_token) if refresh_token else None,
+            now=now,
+            refresh_expires_at=now + timedelta(seconds=settings.refresh_token_ttl),
+            audit=AuditEvent(
+                at=now, event="sign_in", client_id=client_id, ip=ip, detail='{"method":"passkey"}'
+            ),
+        )
+    except SignCountRegression:
+        current = await store.get_passkey(parsed.credential_id)
+        stored = passkey.sign_count if current is None else current.sign_count
+        await record_event(
+            runtime,
+            "passkey_sign_count_regression",
+            user_id=owner,
+            ip=ip,
+            client_id=client_id,
+            credential=parsed.credential_id,
+            stored=stored,
+            received=verified.sign_count,
+        )
+        check_sign_count(stored=stored, received=verified.sign_count)  # raises, with figures
+        raise
     return PasskeySignIn(outcome=outcome, refresh_token=refresh_token)
 
 

@@ -172,12 +172,15 @@ class PasskeyStore(StoreBase):
         now: datetime,
         refresh_token_hash: str | None = None,
         refresh_expires_at: datetime | None = None,
+        adding: bool = False,
     ) -> SignInOutcome:
-        """In one transaction: spend the registration challenge, create its user unless it
-        exists (adding a passkey to an account), store the passkey and, given a refresh token
-        hash, open a session. A credential id already registered raises :class:`Conflict`;
-        a taken username too. Nothing is written unless all of it succeeds."""
-        args = (challenge, check, passkey, now, refresh_token_hash, refresh_expires_at)
+        """In one transaction: spend the registration challenge, create its user (or, when
+        ``adding``, find the existing account the passkey is added to), store the passkey and,
+        given a refresh token hash, open a session. A challenge for an existing account
+        without ``adding`` (or the reverse) raises :class:`InvalidChallenge`; a credential id
+        already registered :class:`Conflict`, a taken username too. Nothing is written unless
+        all of it succeeds."""
+        args = (challenge, check, passkey, now, refresh_token_hash, refresh_expires_at, adding)
         try:
             return await self._run.write(_register, self._sql, *args)
         except IntegrityError as error:  # a concurrent registration took the username
@@ -214,11 +217,20 @@ def _register(
     now: datetime,
     refresh_token_hash: str | None,
     refresh_expires_at: datetime | None,
+    adding: bool,
 ) -> SignInOutcome:
     record = consume_challenge(conn, challenge, now, check)
     if record.purpose != "register" or record.user_id is None:
         raise InvalidChallenge("This challenge was not issued for registering a passkey.")
     user_row = first(conn, _GET_USER_ROW, {"uid": record.user_id})
+    # Adding to an account takes its Bearer token at both steps: the options outlive the
+    # session that asked for them (a logout must not leave a way to add a passkey).
+    if (user_row is not None) != adding:
+        raise InvalidChallenge(
+            "This challenge was issued for adding a passkey to an account: send its token."
+            if user_row is not None
+            else "This challenge was not issued for this account."
+        )
     if user_row is None:
         if record.username and first(conn, _USER_BY_NAME, {"name": record.username}):
             raise Conflict("This username is taken; choose another.")
