@@ -10,9 +10,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from keyfob.errors import KeyfobError
+from keyfob.server.pages import error_page
 
 log = logging.getLogger("keyfob")
 
@@ -50,29 +51,54 @@ def describe_validation(errors: Sequence[Any]) -> str:
     return "Invalid request: " + "; ".join(problems) + "."
 
 
-async def _keyfob_error(_: Request, exc: Exception) -> JSONResponse:
+_PAGE_PREFIXES = ("/auth/login/", "/auth/registration/", "/auth/logout/", "/admin/")
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def wants_page(request: Request) -> bool:
+    """True for a browser loading a hosted page (a GET, or an HTML form posting to one):
+    its errors are HTML pages. The pages' JSON endpoints keep JSON errors."""
+    path = request.url.path
+    if not (path == "/admin" or path.startswith(_PAGE_PREFIXES)):
+        return False
+    if request.method in ("GET", "HEAD"):
+        return True
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return request.method == "POST" and content_type in _FORM_TYPES
+
+
+def _respond(request: Request, status: int, code: str, message: str) -> Response:
+    if wants_page(request):
+        error = KeyfobError(message, code=code)
+        error.status = status
+        return error_page(request, error)
+    return error_response(status, code, message)
+
+
+async def _keyfob_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, KeyfobError)
     if exc.status >= 500:
         log.error("%s: %s", exc.code, exc.message)
-    return error_response(exc.status, exc.code, exc.message)
+    return _respond(request, exc.status, exc.code, exc.message)
 
 
-async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    return error_response(422, "invalid_request", describe_validation(exc.errors()))
+    return _respond(request, 422, "invalid_request", describe_validation(exc.errors()))
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     code, sentence = _HTTP_ERRORS.get(exc.status_code, ("http_error", "The request failed."))
     phrase = HTTPStatus(exc.status_code).phrase if exc.status_code in _HTTP_ERRORS else None
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else sentence
-    return error_response(exc.status_code, code, detail)
+    return _respond(request, exc.status_code, code, detail)
 
 
-async def _unexpected_error(_: Request, exc: Exception) -> JSONResponse:
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error", exc_info=exc)
-    return error_response(500, "internal_error", "keyfob hit an unexpected error; it was logged.")
+    message = "keyfob hit an unexpected error; it was logged."
+    return _respond(request, 500, "internal_error", message)
 
 
 def install_error_handlers(app: FastAPI) -> None:

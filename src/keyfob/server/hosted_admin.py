@@ -1,0 +1,123 @@
+"""The admin sign-in pages: ``/admin/login`` (passkey or wallet) and ``/admin/enroll``.
+
+Both end in an SSO session and send the browser to ``/admin``, whose panel decides what
+the signed-in user may see. An enrolment link's token is spent when the page asks for the
+passkey options, so a link registers one passkey at most.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
+
+from keyfob.errors import InvalidChallenge, InvalidRequest
+from keyfob.server.admin.enrollment import consume_enrollment
+from keyfob.server.audit import client_ip
+from keyfob.server.auth import RuntimeDep
+from keyfob.server.hosted_signin import (
+    OptionsPageRequest,
+    PasskeyPageRequest,
+    WalletPageRequest,
+    check_same_origin,
+    continue_to,
+    passkey_sign_in,
+    wallet_sign_in,
+)
+from keyfob.server.pages import render
+from keyfob.server.passkey_flow import begin_registration, begin_sign_in, finish_registration
+
+router = APIRouter(tags=["admin sign-in"], include_in_schema=False)
+
+ADMIN_HOME = "/admin"
+
+
+@router.get("/admin/login")
+async def admin_login_page(request: Request) -> Response:
+    """The admin sign-in page: a passkey or a wallet, no client app."""
+    context = {
+        "title": "Sign in to keyfob's administration",
+        "client_name": None,
+        "options_url": "/admin/login/passkey/options",
+        "passkey_url": "/admin/login/passkey",
+        "wallet_url": "/admin/login/wallet",
+        "redirect_uri": None,
+        "state": None,
+    }
+    return render(request, "login.html", context)
+
+
+@router.post("/admin/login/passkey/options")
+async def admin_login_options(
+    request: Request, body: OptionsPageRequest, runtime: RuntimeDep
+) -> dict[str, Any]:
+    """Passkey request options for the admin sign-in page."""
+    check_same_origin(request, runtime)
+    return (await begin_sign_in(runtime, username=body.username)).options
+
+
+@router.post("/admin/login/passkey")
+async def admin_login_passkey(
+    request: Request, body: PasskeyPageRequest, runtime: RuntimeDep
+) -> Response:
+    """Sign in with a passkey, open the SSO session, continue to ``/admin``."""
+    check_same_origin(request, runtime)
+    user = await passkey_sign_in(request, runtime, body.credential, client_id=None)
+    return await continue_to(request, runtime, user, ("passkey",), ADMIN_HOME)
+
+
+@router.post("/admin/login/wallet")
+async def admin_login_wallet(
+    request: Request, body: WalletPageRequest, runtime: RuntimeDep
+) -> Response:
+    """Sign in with a wallet, open the SSO session, continue to ``/admin``."""
+    check_same_origin(request, runtime)
+    user = await wallet_sign_in(request, runtime, body, client_id=None)
+    return await continue_to(request, runtime, user, (body.chain,), ADMIN_HOME)
+
+
+@router.get("/admin/enroll")
+async def enroll_page(
+    request: Request,
+    token: Annotated[str | None, Query(max_length=256)] = None,
+) -> Response:
+    """The page an enrolment link opens: choose a username, register a passkey as admin."""
+    if not token:
+        raise InvalidRequest("This enrolment link has no token; copy the whole link.")
+    context = {
+        "title": "Register your admin passkey",
+        "token": token,
+        "options_url": "/admin/enroll/options",
+        "verify_url": "/admin/enroll/verify",
+    }
+    return render(request, "enroll.html", context)
+
+
+@router.post("/admin/enroll/options")
+async def enroll_options(
+    request: Request, body: OptionsPageRequest, runtime: RuntimeDep
+) -> dict[str, Any]:
+    """Spend the link's token; creation options for a new account with the link's roles."""
+    check_same_origin(request, runtime)
+    if body.token is None:
+        raise InvalidRequest("This enrolment link has no token; copy the whole link.")
+    roles = await consume_enrollment(runtime.store, body.token, now=runtime.now())
+    if roles is None:
+        raise InvalidChallenge(
+            "This enrolment link is unknown, already used or expired; "
+            "ask for a new one (keyfob admin create)."
+        )
+    return (await begin_registration(runtime, username=body.username, roles=roles)).options
+
+
+@router.post("/admin/enroll/verify")
+async def enroll_verify(
+    request: Request, body: PasskeyPageRequest, runtime: RuntimeDep
+) -> Response:
+    """Store the admin's passkey, open the SSO session, continue to ``/admin``."""
+    check_same_origin(request, runtime)
+    done = await finish_registration(
+        runtime, body.credential, open_session=False, ip=client_ip(request)
+    )
+    return await continue_to(request, runtime, done.outcome.user, ("passkey",), ADMIN_HOME)

@@ -1,0 +1,134 @@
+"""What the hosted pages' JSON endpoints share: bodies, origin check, sign-in into SSO.
+
+The page scripts post JSON here; a sign-in never opens an API session (no refresh token),
+it opens an SSO session whose cookie the page then follows to ``next``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from pydantic import Field
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from keyfob.errors import Forbidden, KeyfobError
+from keyfob.server.audit import audit_detail, client_ip, record_event
+from keyfob.server.login import nonce_spend as wallet_nonce_spend
+from keyfob.server.login import verify_signature
+from keyfob.server.passkey_flow import finish_sign_in
+from keyfob.server.runtime import Runtime
+from keyfob.server.schemas import Body, Chain, LoginRequest
+from keyfob.server.sso import current_sso, start_sso_session
+from keyfob.store.records import AuditEvent, UserRecord
+
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+class PageTarget(Body):
+    """Where the page continues after signing in: the client's redirect URI and state."""
+
+    redirect_uri: str | None = Field(default=None, max_length=2048)
+    state: str | None = Field(default=None, max_length=1024)
+
+
+class PasskeyPageRequest(PageTarget):
+    """A passkey response (``PublicKeyCredential.toJSON()``) posted by a page."""
+
+    credential: dict[str, Any]
+
+
+class WalletPageRequest(PageTarget):
+    """A signed sign-in message posted by a page (as for ``POST /auth/login``)."""
+
+    chain: Chain
+    message: str = Field(min_length=1)
+    signature: str = Field(min_length=1, max_length=1024)
+    public_key: str | None = Field(default=None, max_length=256)
+
+
+class OptionsPageRequest(Body):
+    """Options for a passkey ceremony: a username (optional) and an enrolment link's token."""
+
+    username: str | None = Field(default=None, min_length=1, max_length=64)
+    token: str | None = Field(default=None, min_length=1, max_length=256)
+
+
+def check_same_origin(request: Request, runtime: Runtime) -> None:
+    """Refuse a cross-site post (login CSRF): browsers send ``Origin`` with every POST."""
+    origin = request.headers.get("origin")
+    if origin is not None and origin != runtime.settings.origin:
+        raise Forbidden("This request did not come from keyfob's own pages.")
+    if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+        raise Forbidden("This request did not come from keyfob's own pages.")
+
+
+def login_url(client_id: str, redirect_uri: str | None, state: str | None) -> str:
+    """The client's login page URL (same origin, path and query only)."""
+    params = {"redirectUri": redirect_uri, "state": state}
+    query = urlencode({key: value for key, value in params.items() if value is not None})
+    path = f"/auth/login/{quote(client_id, safe='')}"
+    return f"{path}?{query}" if query else path
+
+
+async def passkey_sign_in(
+    request: Request, runtime: Runtime, credential: dict[str, Any], *, client_id: str | None
+) -> UserRecord:
+    """Verify a passkey assertion (audited either way) without opening an API session."""
+    done = await finish_sign_in(
+        runtime, credential, open_session=False, ip=client_ip(request), client_id=client_id
+    )
+    return done.outcome.user
+
+
+async def wallet_sign_in(
+    request: Request, runtime: Runtime, body: WalletPageRequest, *, client_id: str | None
+) -> UserRecord:
+    """Verify a wallet's signed message and burn its nonce; failures are audited."""
+    ip, now = client_ip(request), runtime.now()
+    login = LoginRequest(
+        chain=body.chain, message=body.message, signature=body.signature, public_key=body.public_key
+    )
+    try:
+        verified = verify_signature(runtime, login)
+        outcome = await runtime.store.complete_sign_in(
+            spend=wallet_nonce_spend(runtime, verified),
+            kind=verified.chain,
+            address=verified.address,
+            public_key=verified.public_key,
+            amr=(verified.chain,),
+            refresh_token_hash=None,
+            now=now,
+            refresh_expires_at=now,
+            audit=AuditEvent(
+                at=now,
+                event="sign_in",
+                client_id=client_id,
+                ip=ip,
+                detail=audit_detail(method=verified.chain),
+            ),
+        )
+    except KeyfobError as error:
+        await record_event(
+            runtime,
+            "sign_in_failed",
+            ip=ip,
+            client_id=client_id,
+            method=body.chain,
+            error=error.code,
+        )
+        raise
+    return outcome.user
+
+
+async def continue_to(
+    request: Request, runtime: Runtime, user: UserRecord, amr: tuple[str, ...], next_url: str
+) -> JSONResponse:
+    """Replace the browser's SSO session with a new one for ``user``; answer ``{"next"}``."""
+    response = JSONResponse({"next": next_url}, headers=NO_STORE)
+    previous = await current_sso(request, runtime)
+    if previous is not None:  # a new sign-in never rides on an older session's token
+        await runtime.store.delete_sso_session(previous.token_hash)
+    await start_sso_session(runtime, response, user=user, amr=amr)
+    return response

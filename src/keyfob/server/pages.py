@@ -1,0 +1,102 @@
+"""Server-rendered pages: one Jinja2 environment, strict security headers, HTML error pages.
+
+Pages load nothing from other hosts and carry no inline script or style, so the
+Content-Security-Policy can forbid everything but our own origin; the only exception is
+``form-action``, which names the client app's origin when a token is delivered by form post.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from keyfob.errors import KeyfobError
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+environment = Environment(
+    loader=PackageLoader("keyfob.server", "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+_TITLES = {
+    400: "This link cannot be used",
+    401: "Sign-in failed",
+    403: "Access denied",
+    404: "Not found",
+    409: "Already taken",
+    413: "Too large",
+    422: "This link is incomplete",
+    429: "Slow down",
+}
+
+
+def content_security_policy(form_action: Iterable[str] = ()) -> str:
+    """The pages' CSP: our origin only; ``form_action`` adds origins forms may post to."""
+    targets = " ".join(["'self'", *form_action])
+    return (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        f"connect-src 'self'; form-action {targets}; frame-ancestors 'none'; base-uri 'none'"
+    )
+
+
+def security_headers(form_action: Iterable[str] = ()) -> dict[str, str]:
+    """Headers every page (and every redirect carrying a token) is sent with."""
+    return {
+        "Content-Security-Policy": content_security_policy(form_action),
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "Cache-Control": "no-store",
+        "X-Frame-Options": "DENY",
+    }
+
+
+def render(
+    request: Request,
+    template: str,
+    context: Mapping[str, Any] | None = None,
+    *,
+    status: int = 200,
+    form_action: Iterable[str] = (),
+) -> HTMLResponse:
+    """Render ``template`` with ``context`` (plus ``request``) into a page with safe headers."""
+    html = environment.get_template(template).render({"request": request, **(context or {})})
+    return HTMLResponse(html, status_code=status, headers=security_headers(form_action))
+
+
+def error_page(request: Request, error: KeyfobError) -> HTMLResponse:
+    """A readable page for ``error``: its sentence and status, never a traceback."""
+    status = error.status if 400 <= error.status < 600 else 400
+    title = _TITLES.get(status, "Something went wrong" if status >= 500 else "Request refused")
+    context = {"title": title, "message": error.message, "code": error.code}
+    return render(request, "message.html", context, status=status)
+
+
+class _NoSniff:
+    """Adds ``X-Content-Type-Options: nosniff`` to every response of the wrapped app."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_with(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)["X-Content-Type-Options"] = "nosniff"
+            await send(message)
+
+        await self.app(scope, receive, send_with)
+
+
+def mount_static(app: Any) -> None:
+    """Serve ``keyfob/server/static`` at ``/static`` (stylesheet and page scripts)."""
+    app.mount("/static", _NoSniff(StaticFiles(directory=STATIC_DIR)), name="static")

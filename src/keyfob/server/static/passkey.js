@@ -1,0 +1,111 @@
+// WebAuthn helpers shared by the hosted pages: JSON options <-> browser objects, JSON posts,
+// and the status line (an aria-live region). Exposed as window.keyfob.
+"use strict";
+(function () {
+  function b64urlToBytes(text) {
+    const base64 = text.replace(/-/g, "+").replace(/_/g, "/");
+    const padded = base64 + "=".repeat((4 - (base64.length % 4)) % 4);
+    const binary = atob(padded);
+    const bytes = new Uint8Array(binary.length);
+    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+    return bytes.buffer;
+  }
+
+  function bytesToB64url(buffer) {
+    const bytes = new Uint8Array(buffer);
+    let binary = "";
+    for (let i = 0; i < bytes.length; i++) binary += String.fromCharCode(bytes[i]);
+    return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  function withIds(list) {
+    return (list || []).map((item) => Object.assign({}, item, { id: b64urlToBytes(item.id) }));
+  }
+
+  function creationOptions(json) {
+    const options = Object.assign({}, json);
+    options.challenge = b64urlToBytes(json.challenge);
+    options.user = Object.assign({}, json.user, { id: b64urlToBytes(json.user.id) });
+    options.excludeCredentials = withIds(json.excludeCredentials);
+    return options;
+  }
+
+  function requestOptions(json) {
+    const options = Object.assign({}, json);
+    options.challenge = b64urlToBytes(json.challenge);
+    options.allowCredentials = withIds(json.allowCredentials);
+    return options;
+  }
+
+  function credentialJSON(credential) {
+    if (typeof credential.toJSON === "function") return credential.toJSON();
+    const r = credential.response;
+    const response = { clientDataJSON: bytesToB64url(r.clientDataJSON) };
+    if (r.attestationObject) {
+      response.attestationObject = bytesToB64url(r.attestationObject);
+      response.transports = typeof r.getTransports === "function" ? r.getTransports() : [];
+    }
+    if (r.authenticatorData) response.authenticatorData = bytesToB64url(r.authenticatorData);
+    if (r.signature) response.signature = bytesToB64url(r.signature);
+    if (r.userHandle) response.userHandle = bytesToB64url(r.userHandle);
+    return {
+      id: credential.id,
+      rawId: bytesToB64url(credential.rawId),
+      type: credential.type,
+      response: response,
+      authenticatorAttachment: credential.authenticatorAttachment || undefined,
+      clientExtensionResults: credential.getClientExtensionResults(),
+    };
+  }
+
+  async function postJSON(url, body) {
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify(body || {}),
+      credentials: "same-origin",
+    });
+    let answer = null;
+    try {
+      answer = await response.json();
+    } catch (error) {
+      answer = null;
+    }
+    if (!response.ok) {
+      const message = answer && answer.message ? answer.message : "The request failed.";
+      const failure = new Error(message);
+      failure.code = answer && answer.error;
+      throw failure;
+    }
+    return answer;
+  }
+
+  function showStatus(message, kind) {
+    const status = document.getElementById("status");
+    status.textContent = message;
+    status.className = "status" + (kind ? " " + kind : "");
+  }
+
+  function explain(error) {
+    if (error && error.name === "NotAllowedError") {
+      return "The passkey request was cancelled or timed out. Try again.";
+    }
+    if (error && error.name === "InvalidStateError") {
+      return "This device already holds a passkey for this account.";
+    }
+    return (error && error.message) || "Something went wrong. Try again.";
+  }
+
+  function target(page) {
+    const body = {};
+    if (page.dataset.redirectUri) body.redirectUri = page.dataset.redirectUri;
+    if (page.dataset.hasState === "yes") body.state = page.dataset.state;
+    return body;
+  }
+
+  window.keyfob = {
+    b64urlToBytes, bytesToB64url, creationOptions, requestOptions, credentialJSON,
+    postJSON, showStatus, explain, target,
+    supported: typeof window.PublicKeyCredential === "function",
+  };
+})();
