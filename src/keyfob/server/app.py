@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from keyfob import __version__
 from keyfob.server import (
     challenge,
+    hosted,
     login,
     me,
     methods,
@@ -20,6 +21,7 @@ from keyfob.server import (
     refresh,
     session_keys,
 )
+from keyfob.server.admin import routes as admin_routes
 from keyfob.server.errors import install_error_handlers
 from keyfob.server.fastpath import FastPath
 from keyfob.server.housekeeping import housekeeping
@@ -89,7 +91,9 @@ def create_app(
     for module in (nonce, login, challenge, refresh, session_keys, me, passkeys, methods):
         app.include_router(module.router)
     # hosted pages
+    hosted.install(app)
     # admin panel
+    admin_routes.install(app)
     if fast_path:
         app.add_middleware(FastPath, runtime=lambda: app.state.runtime)
     app.add_middleware(RateLimitMiddleware, per_minute=settings.rate_limit)

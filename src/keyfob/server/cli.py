@@ -1,18 +1,24 @@
-"""The ``keyfob`` command: ``serve``, ``migrate``, ``keys rotate``, ``keys list``."""
+"""The ``keyfob`` command: ``serve``, ``migrate``, ``keys rotate|list``, ``clients add|list``,
+``admin create``."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
 from typing import Annotated, Any, TypeVar
 
 import typer
 from pydantic import ValidationError
 
+from keyfob.core.redirects import DELIVERIES
 from keyfob.errors import KeyfobError
+from keyfob.server.admin.enrollment import LINK_LIFETIME, create_enrollment_link
+from keyfob.server.audit import record_event
+from keyfob.server.clients import create_client
 from keyfob.server.keyring import Keyring, rotate_signing_key
-from keyfob.server.runtime import utc_now
+from keyfob.server.runtime import Runtime, utc_now
 from keyfob.server.settings import Settings
 from keyfob.store import Store
 from keyfob.store.migrate import migrate
@@ -24,6 +30,10 @@ cli = typer.Typer(
 )
 keys_cli = typer.Typer(help="Token-signing keys.", no_args_is_help=True)
 cli.add_typer(keys_cli, name="keys")
+clients_cli = typer.Typer(help="Client apps of the hosted sign-in pages.", no_args_is_help=True)
+cli.add_typer(clients_cli, name="clients")
+admin_cli = typer.Typer(help="Administrators of the admin panel.", no_args_is_help=True)
+cli.add_typer(admin_cli, name="admin")
 
 
 def _settings() -> Settings:
@@ -145,6 +155,95 @@ def list_keys() -> None:
             await store.close()
 
     _run(run())
+
+
+@asynccontextmanager
+async def _runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    """A migrated store in a :class:`Runtime`, as the server builds it (keys are not loaded)."""
+    secret_key = settings.resolved_secret_key()
+    await migrate(settings.resolved_database_url)
+    store = Store.from_url(settings.resolved_database_url)
+    try:
+        keyring = Keyring(
+            store,
+            algorithm=settings.token_algorithm,
+            secret_key=secret_key,
+            access_ttl=settings.access_token_ttl,
+        )
+        yield Runtime(settings=settings, store=store, keyring=keyring, secret_key=secret_key)
+    finally:
+        await store.close()
+
+
+@clients_cli.command("add")
+def add_client(
+    name: Annotated[str, typer.Option(help="The app's name, shown to users.")],
+    redirect_uri: Annotated[
+        list[str], typer.Option(help="A redirect URI (repeat the option for more).")
+    ],
+    registration: Annotated[
+        bool, typer.Option(help="Let new users register through this app.")
+    ] = False,
+    open_to_all: Annotated[
+        bool, typer.Option("--open", help="Every user may sign in (else: only those permitted).")
+    ] = False,
+    token_delivery: Annotated[
+        str, typer.Option(help=f"How the token reaches the app: {', '.join(DELIVERIES)}.")
+    ] = DELIVERIES[0],
+) -> None:
+    """Register a client app; print its clientId and secretKey (the secret is shown once)."""
+    settings = _settings()
+
+    async def run() -> tuple[str, str]:
+        async with _runtime(settings) as runtime:
+            client, secret = await create_client(
+                runtime,
+                name=name,
+                redirect_uris=redirect_uri,
+                registration_enabled=registration,
+                open_to_all=open_to_all,
+                token_delivery=token_delivery,
+            )
+            await record_event(runtime, "admin.client_created", client_id=client.id, via="cli")
+            return client.id, secret
+
+    client_id, secret = _run(run())
+    typer.echo(f"clientId: {client_id}")
+    typer.echo(f"secretKey: {secret}")
+    typer.echo("Copy the secret now: it is shown only once (rotate it in /admin if lost).")
+
+
+@clients_cli.command("list")
+def list_clients() -> None:
+    """Show the client apps: id, name, redirect URIs."""
+    settings = _settings()
+
+    async def run() -> None:
+        async with _runtime(settings) as runtime:
+            for client in await runtime.store.list_clients():
+                uris = " ".join(client.redirect_uris) or "-"
+                typer.echo(f"{client.id}  {client.name}  {uris}")
+
+    _run(run())
+
+
+@admin_cli.command("create")
+def create_admin() -> None:
+    """Print a one-time link that lets whoever opens it register a passkey as an admin."""
+    settings = _settings()
+
+    async def run() -> tuple[str, str]:
+        async with _runtime(settings) as runtime:
+            link, expires_at = await create_enrollment_link(
+                runtime.store, public_url=settings.public_url, now=runtime.now()
+            )
+            await record_event(runtime, "admin.enrollment_link_created", via="cli")
+            return link, expires_at.isoformat(timespec="seconds")
+
+    link, expires = _run(run())
+    minutes = int(LINK_LIFETIME.total_seconds() // 60)
+    typer.echo(f"Open this link within {minutes} minutes (until {expires}); it works once:")
+    typer.echo(link)
 
 
 def main() -> None:

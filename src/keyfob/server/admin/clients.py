@@ -1,0 +1,198 @@
+"""Admin pages for client apps: list, create, edit, rotate the secret, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response
+
+from keyfob.core.redirects import DELIVERIES
+from keyfob.errors import InvalidRequest, UnknownClient
+from keyfob.server.admin.guard import admin_endpoint, admin_form, current_admin, form_text
+from keyfob.server.admin.views import page, see_other
+from keyfob.server.clients import (
+    check_client_fields,
+    check_lifetime,
+    create_client,
+    default_lifetimes,
+    get_client,
+    rotate_client_secret,
+)
+from keyfob.store.records import ClientRecord
+
+
+def _minutes(form: FormData, name: str, what: str) -> int | None:
+    """A lifetime field: None when left empty, else 1 to a year."""
+    text = form_text(form, name).strip()
+    if not text:
+        return None
+    if not text.isdigit():
+        raise InvalidRequest(f"{what} is a whole number of minutes.")
+    return check_lifetime(int(text), what)
+
+
+def _fields(form: FormData) -> dict[str, Any]:
+    """The client fields of a create or edit form, checked (lifetimes may be None)."""
+    name, uris = check_client_fields(
+        name=form_text(form, "name"),
+        redirect_uris=[
+            uri.strip() for uri in form_text(form, "redirect_uris").splitlines() if uri.strip()
+        ],
+        token_delivery=form_text(form, "token_delivery"),
+    )
+    return {
+        "name": name,
+        "redirect_uris": uris,
+        "registration_enabled": form_text(form, "registration_enabled") == "on",
+        "open_to_all": form_text(form, "access") == "open",
+        "token_lifetime_minutes": _minutes(form, "token_lifetime_minutes", "The token lifetime"),
+        "authorized_client_lifetime_minutes": _minutes(
+            form, "authorized_client_lifetime_minutes", "The sign-in session lifetime"
+        ),
+        "token_delivery": form_text(form, "token_delivery"),
+    }
+
+
+def _form_values(form: FormData) -> dict[str, Any]:
+    """What the admin typed, to show the form again after an error."""
+    return {
+        "name": form_text(form, "name"),
+        "redirect_uris": form_text(form, "redirect_uris"),
+        "registration_enabled": form_text(form, "registration_enabled") == "on",
+        "open_to_all": form_text(form, "access") == "open",
+        "token_lifetime_minutes": form_text(form, "token_lifetime_minutes"),
+        "authorized_client_lifetime_minutes": form_text(form, "authorized_client_lifetime_minutes"),
+        "token_delivery": form_text(form, "token_delivery"),
+    }
+
+
+def _record_values(client: ClientRecord) -> dict[str, Any]:
+    return {
+        "name": client.name,
+        "redirect_uris": "\n".join(client.redirect_uris),
+        "registration_enabled": client.registration_enabled,
+        "open_to_all": client.open_to_all,
+        "token_lifetime_minutes": str(client.token_lifetime_minutes),
+        "authorized_client_lifetime_minutes": str(client.authorized_client_lifetime_minutes),
+        "token_delivery": client.token_delivery,
+    }
+
+
+@admin_endpoint
+async def list_clients(request: Request) -> Response:
+    """``GET /admin/clients``: every client app."""
+    admin = await current_admin(request)
+    clients = await admin.runtime.store.list_clients()
+    return page(request, admin, "clients.html", {"clients": clients})
+
+
+@admin_endpoint
+async def new_client(request: Request) -> Response:
+    """``GET /admin/clients/new``: the empty form, lifetimes at the defaults."""
+    admin = await current_admin(request)
+    token, sso = await default_lifetimes(admin.runtime)
+    values = {
+        "name": "",
+        "redirect_uris": "",
+        "registration_enabled": False,
+        "open_to_all": False,
+        "token_lifetime_minutes": str(token),
+        "authorized_client_lifetime_minutes": str(sso),
+        "token_delivery": DELIVERIES[0],
+    }
+    context = {"values": values, "deliveries": DELIVERIES, "client": None}
+    return page(request, admin, "client_form.html", context)
+
+
+@admin_endpoint
+async def add_client(request: Request) -> Response:
+    """``POST /admin/clients/new``: create the client; show its secret, once."""
+    admin, form = await admin_form(request)
+    try:
+        client, secret = await create_client(admin.runtime, **_fields(form))
+    except InvalidRequest as error:
+        context = {
+            "values": _form_values(form),
+            "deliveries": DELIVERIES,
+            "client": None,
+            "error": error.message,
+        }
+        return page(request, admin, "client_form.html", context, status=422)
+    await admin.audit("client_created", client_id=client.id, name=client.name)
+    return page(
+        request, admin, "client_secret.html", {"client": client, "secret": secret, "new": True}
+    )
+
+
+@admin_endpoint
+async def edit_client(request: Request) -> Response:
+    """``GET /admin/clients/{client_id}``: the client's form, actions and permitted users."""
+    admin = await current_admin(request)
+    client = await get_client(admin.runtime, request.path_params["client_id"])
+    permitted = await admin.runtime.store.users_permitted(client.id)
+    context = {
+        "values": _record_values(client),
+        "deliveries": DELIVERIES,
+        "client": client,
+        "permitted": permitted,
+    }
+    return page(request, admin, "client_form.html", context)
+
+
+@admin_endpoint
+async def update_client(request: Request) -> Response:
+    """``POST /admin/clients/{client_id}``: save the form."""
+    admin, form = await admin_form(request)
+    runtime = admin.runtime
+    client = await get_client(runtime, request.path_params["client_id"])
+    try:
+        fields = _fields(form)
+        for key in ("token_lifetime_minutes", "authorized_client_lifetime_minutes"):
+            if fields[key] is None:
+                raise InvalidRequest("Both lifetimes are required.")
+    except InvalidRequest as error:
+        context = {
+            "values": _form_values(form),
+            "deliveries": DELIVERIES,
+            "client": client,
+            "permitted": await runtime.store.users_permitted(client.id),
+            "error": error.message,
+        }
+        return page(request, admin, "client_form.html", context, status=422)
+    if await runtime.store.update_client(client.id, now=runtime.now(), **fields) is None:
+        raise UnknownClient()
+    await admin.audit("client_updated", client_id=client.id, name=fields["name"])
+    return see_other(f"/admin/clients/{client.id}", "client_updated")
+
+
+@admin_endpoint
+async def rotate_secret(request: Request) -> Response:
+    """``POST /admin/clients/{client_id}/rotate``: a new secret, shown once."""
+    admin, _ = await admin_form(request)
+    client = await get_client(admin.runtime, request.path_params["client_id"])
+    secret = await rotate_client_secret(admin.runtime, client.id)
+    await admin.audit("client_secret_rotated", client_id=client.id)
+    return page(
+        request, admin, "client_secret.html", {"client": client, "secret": secret, "new": False}
+    )
+
+
+@admin_endpoint
+async def confirm_delete(request: Request) -> Response:
+    """``GET /admin/clients/{client_id}/delete``: are you sure?"""
+    admin = await current_admin(request)
+    client = await get_client(admin.runtime, request.path_params["client_id"])
+    return page(request, admin, "client_delete.html", {"client": client})
+
+
+@admin_endpoint
+async def delete_client(request: Request) -> Response:
+    """``POST /admin/clients/{client_id}/delete``: delete it (its permissions go with it)."""
+    admin, _ = await admin_form(request)
+    client = await get_client(admin.runtime, request.path_params["client_id"])
+    if not await admin.runtime.store.delete_client(client.id):
+        raise UnknownClient()
+    await admin.audit("client_deleted", client_id=client.id, name=client.name)
+    return see_other("/admin/clients", "client_deleted")

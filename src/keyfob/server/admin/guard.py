@@ -1,0 +1,136 @@
+"""Who may use the admin panel, and the CSRF and Origin checks of its forms.
+
+An admin page needs an SSO session (see :mod:`keyfob.server.sso`) of a user who has the role
+``admin``, is not disabled and signed in within :data:`MAX_SIGN_IN_AGE`. Every form carries a
+``csrf`` field: an HMAC of the SSO session's token hash, so it is worthless outside that session.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import wraps
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from keyfob.core.secretbox import derive_key
+from keyfob.errors import CsrfFailed, Forbidden, KeyfobError
+from keyfob.server.audit import client_ip, record_event
+from keyfob.server.pages import error_page
+from keyfob.server.runtime import Runtime, get_runtime
+from keyfob.server.sso import current_sso
+from keyfob.store.records import UserRecord
+
+ADMIN_ROLE = "admin"
+LOGIN_PATH = "/admin/login"
+MAX_SIGN_IN_AGE = timedelta(hours=12)
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+class SignInRequired(Exception):
+    """No fresh SSO session: the browser is sent to :data:`LOGIN_PATH` (not an error page)."""
+
+
+@dataclass(frozen=True)
+class Admin:
+    """The signed-in admin of a request: who, the server, and the CSRF token of their forms."""
+
+    runtime: Runtime
+    user: UserRecord
+    csrf: str
+    ip: str | None
+
+    async def audit(
+        self,
+        action: str,
+        *,
+        user_id: str | None = None,
+        client_id: str | None = None,
+        **detail: object,
+    ) -> None:
+        """Record ``admin.<action>`` with this admin as the actor."""
+        await record_event(
+            self.runtime,
+            f"admin.{action}",
+            actor_id=self.user.id,
+            user_id=user_id,
+            client_id=client_id,
+            ip=self.ip,
+            **detail,
+        )
+
+
+def csrf_token(runtime: Runtime, token_hash: str) -> str:
+    """The CSRF token of the SSO session whose token hashes to ``token_hash``."""
+    key = derive_key(runtime.secret_key, "csrf")
+    return hmac.new(key, token_hash.encode(), hashlib.sha256).hexdigest()
+
+
+async def current_admin(request: Request) -> Admin:
+    """The admin signed in on this request; :class:`SignInRequired` or :class:`Forbidden`."""
+    runtime = await get_runtime(request)
+    sso = await current_sso(request, runtime)
+    if sso is None or sso.user.disabled:
+        raise SignInRequired()
+    if sso.session.authenticated_at < runtime.now() - MAX_SIGN_IN_AGE:
+        raise SignInRequired()
+    if ADMIN_ROLE not in sso.user.roles:
+        raise Forbidden("This page is for administrators; your account is not one.")
+    csrf = csrf_token(runtime, sso.token_hash)
+    return Admin(runtime=runtime, user=sso.user, csrf=csrf, ip=client_ip(request))
+
+
+def check_origin(request: Request, runtime: Runtime) -> None:
+    """Refuse a request sent by a page of another origin (when the browser says so).
+
+    Our pages have ``Referrer-Policy: no-referrer``, under which a browser sends
+    ``Origin: null`` with a form; then only ``Sec-Fetch-Site: same-origin`` vouches for it."""
+    origin = request.headers.get("origin")
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site not in ("same-origin", "none"):
+        raise CsrfFailed("This form was sent from another site.")
+    if origin is None or origin == runtime.settings.origin:
+        return
+    if origin == "null" and site == "same-origin":
+        return
+    raise CsrfFailed("This form was sent from another site.")
+
+
+async def admin_form(request: Request) -> tuple[Admin, FormData]:
+    """The admin and the form of a POST, once its Origin and CSRF token are checked."""
+    admin = await current_admin(request)
+    check_origin(request, admin.runtime)
+    form = await request.form()
+    sent = form.get("csrf")
+    if not isinstance(sent, str) or not hmac.compare_digest(sent.encode(), admin.csrf.encode()):
+        raise CsrfFailed()
+    return admin, form
+
+
+def admin_endpoint(endpoint: Endpoint) -> Endpoint:
+    """Turn SignInRequired into a redirect to the sign-in page and errors into error pages."""
+
+    @wraps(endpoint)
+    async def run(request: Request) -> Response:
+        try:
+            response = await endpoint(request)
+        except SignInRequired:
+            return RedirectResponse(LOGIN_PATH, status_code=303)
+        except KeyfobError as error:
+            response = error_page(request, error)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    return run
+
+
+def form_text(form: FormData, name: str, *, default: str = "") -> str:
+    """A text field of a form ("" or ``default`` when missing; an upload counts as missing)."""
+    value = form.get(name)
+    return value if isinstance(value, str) else default

@@ -1,0 +1,49 @@
+"""The admin panel's routes: ``install(app)`` adds them (they stay out of the OpenAPI schema)."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+
+from keyfob.server.admin import audit_log, clients, users
+from keyfob.server.admin.guard import admin_endpoint, current_admin
+from keyfob.server.admin.views import see_other
+
+
+@admin_endpoint
+async def home(request: Request) -> Response:
+    """``GET /admin``: after checking who is asking, the client list."""
+    await current_admin(request)
+    return see_other("/admin/clients")
+
+
+GET, POST = ["GET"], ["POST"]
+ROUTES = (
+    ("/admin", home, GET),
+    ("/admin/clients", clients.list_clients, GET),
+    ("/admin/clients/new", clients.new_client, GET),
+    ("/admin/clients/new", clients.add_client, POST),
+    ("/admin/clients/{client_id}", clients.edit_client, GET),
+    ("/admin/clients/{client_id}", clients.update_client, POST),
+    ("/admin/clients/{client_id}/rotate", clients.rotate_secret, POST),
+    ("/admin/clients/{client_id}/delete", clients.confirm_delete, GET),
+    ("/admin/clients/{client_id}/delete", clients.delete_client, POST),
+    ("/admin/users", users.search_users, GET),
+    ("/admin/users/{user_id}", users.show_user, GET),
+    ("/admin/users/{user_id}/disable", users.disable_user, POST),
+    ("/admin/users/{user_id}/enable", users.enable_user, POST),
+    ("/admin/users/{user_id}/delete", users.confirm_delete, GET),
+    ("/admin/users/{user_id}/delete", users.delete_user, POST),
+    ("/admin/users/{user_id}/grant", users.grant_permission, POST),
+    ("/admin/users/{user_id}/revoke", users.revoke_permission, POST),
+    ("/admin/settings", audit_log.show_settings, GET),
+    ("/admin/settings", audit_log.save_settings, POST),
+    ("/admin/audit", audit_log.audit_log, GET),
+)
+
+
+def install(app: Starlette) -> None:
+    """Add the admin panel's pages to ``app`` (its sign-in pages live in the SSO module)."""
+    for path, endpoint, methods in ROUTES:
+        app.add_route(path, endpoint, methods=methods, include_in_schema=False)

@@ -1,0 +1,120 @@
+"""Admin pages for users: search, a user's page, disable, enable, delete, client permissions."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from keyfob.errors import Forbidden, NotFound
+from keyfob.server.admin.guard import Admin, admin_endpoint, admin_form, current_admin, form_text
+from keyfob.server.admin.views import page, see_other
+from keyfob.server.clients import get_client
+from keyfob.store.records import UserRecord
+
+SEARCH_LIMIT = 50
+
+
+async def _user(admin: Admin, request: Request) -> UserRecord:
+    user = await admin.runtime.store.get_user(request.path_params["user_id"])
+    if user is None:
+        raise NotFound("There is no such user.")
+    return user
+
+
+def _not_self(admin: Admin, user: UserRecord, what: str) -> None:
+    """An admin may not lock themselves out."""
+    if user.id == admin.user.id:
+        raise Forbidden(f"You cannot {what} your own account.")
+
+
+@admin_endpoint
+async def search_users(request: Request) -> Response:
+    """``GET /admin/users?q=``: users by id, username or address (newest first)."""
+    admin = await current_admin(request)
+    query = request.query_params.get("q", "")
+    users = await admin.runtime.store.search_users(query, limit=SEARCH_LIMIT)
+    return page(request, admin, "users.html", {"query": query, "users": users})
+
+
+@admin_endpoint
+async def show_user(request: Request) -> Response:
+    """``GET /admin/users/{user_id}``: sign-in methods, roles, permissions, actions."""
+    admin = await current_admin(request)
+    store = admin.runtime.store
+    user = await _user(admin, request)
+    permitted_ids = set(await store.permissions_of_user(user.id))
+    clients = await store.list_clients()
+    context = {
+        "user": user,
+        "permitted": [client for client in clients if client.id in permitted_ids],
+        "grantable": [client for client in clients if client.id not in permitted_ids],
+        "is_self": user.id == admin.user.id,
+    }
+    return page(request, admin, "user.html", context)
+
+
+@admin_endpoint
+async def disable_user(request: Request) -> Response:
+    """``POST /admin/users/{user_id}/disable``: disable, revoking every session and token."""
+    admin, _ = await admin_form(request)
+    user = await _user(admin, request)
+    _not_self(admin, user, "disable")
+    if not await admin.runtime.store.disable_user(user.id, now=admin.runtime.now()):
+        raise NotFound("There is no such user.")
+    await admin.audit("user_disabled", user_id=user.id)
+    return see_other(f"/admin/users/{user.id}", "user_disabled")
+
+
+@admin_endpoint
+async def enable_user(request: Request) -> Response:
+    """``POST /admin/users/{user_id}/enable``: let a disabled user sign in again."""
+    admin, _ = await admin_form(request)
+    user = await _user(admin, request)
+    if not await admin.runtime.store.enable_user(user.id):
+        raise NotFound("There is no such user.")
+    await admin.audit("user_enabled", user_id=user.id)
+    return see_other(f"/admin/users/{user.id}", "user_enabled")
+
+
+@admin_endpoint
+async def confirm_delete(request: Request) -> Response:
+    """``GET /admin/users/{user_id}/delete``: are you sure?"""
+    admin = await current_admin(request)
+    user = await _user(admin, request)
+    _not_self(admin, user, "delete")
+    return page(request, admin, "user_delete.html", {"user": user})
+
+
+@admin_endpoint
+async def delete_user(request: Request) -> Response:
+    """``POST /admin/users/{user_id}/delete``: delete the user (the audit log stays)."""
+    admin, _ = await admin_form(request)
+    user = await _user(admin, request)
+    _not_self(admin, user, "delete")
+    if not await admin.runtime.store.delete_user(user.id):
+        raise NotFound("There is no such user.")
+    await admin.audit("user_deleted", user_id=user.id)
+    return see_other("/admin/users", "user_deleted")
+
+
+@admin_endpoint
+async def grant_permission(request: Request) -> Response:
+    """``POST /admin/users/{user_id}/grant``: let the user sign in to the chosen client."""
+    admin, form = await admin_form(request)
+    user = await _user(admin, request)
+    client = await get_client(admin.runtime, form_text(form, "client_id"))
+    await admin.runtime.store.grant_permission(user.id, client.id, now=admin.runtime.now())
+    await admin.audit("permission_granted", user_id=user.id, client_id=client.id)
+    return see_other(f"/admin/users/{user.id}", "permission_granted")
+
+
+@admin_endpoint
+async def revoke_permission(request: Request) -> Response:
+    """``POST /admin/users/{user_id}/revoke``: withdraw the user's permission for a client."""
+    admin, form = await admin_form(request)
+    user = await _user(admin, request)
+    client_id = form_text(form, "client_id")
+    if not await admin.runtime.store.revoke_permission(user.id, client_id):
+        raise NotFound("This user has no permission for this client.")
+    await admin.audit("permission_revoked", user_id=user.id, client_id=client_id)
+    return see_other(f"/admin/users/{user.id}", "permission_revoked")

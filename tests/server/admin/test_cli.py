@@ -1,0 +1,161 @@
+"""``keyfob clients add|list`` and ``keyfob admin create`` against a real SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from typer.testing import CliRunner
+
+from keyfob.core.secretbox import unseal
+from keyfob.server.admin.enrollment import consume_enrollment
+from keyfob.server.cli import cli
+from keyfob.server.settings import Settings
+from keyfob.store import Store
+from keyfob.store.records import AuditEvent, ClientRecord
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("KEYFOB_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("KEYFOB_PUBLIC_URL", "https://auth.example.com")
+    monkeypatch.delenv("KEYFOB_SECRET_KEY", raising=False)
+    monkeypatch.delenv("KEYFOB_DATABASE_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path / "data"
+
+
+def stored_client(client_id: str) -> tuple[ClientRecord | None, list[AuditEvent]]:
+    async def run() -> tuple[ClientRecord | None, list[AuditEvent]]:
+        store = Store.from_url(Settings().resolved_database_url)
+        try:
+            return await store.get_client(client_id), await store.audit_events(client_id=client_id)
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
+def fields(output: str) -> dict[str, str]:
+    pairs = (line.split(": ", 1) for line in output.splitlines() if ": " in line)
+    return {key: value for key, value in pairs}
+
+
+def test_clients_add_prints_the_id_and_a_secret_that_is_stored_sealed(env: Path) -> None:
+    result = CliRunner().invoke(
+        cli,
+        [
+            "clients", "add", "--name", "Notes",
+            "--redirect-uri", "https://notes.example/callback",
+            "--redirect-uri", "http://127.0.0.1:8080/cb",
+            "--registration", "--token-delivery", "fragment",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    printed = fields(result.output)
+    client_id, secret = printed["clientId"], printed["secretKey"]
+    assert str(uuid.UUID(client_id)) == client_id
+    assert len(secret) >= 43
+    assert "shown only once" in result.output
+    client, events = stored_client(client_id)
+    assert client is not None
+    assert client.name == "Notes"
+    assert client.redirect_uris == ("https://notes.example/callback", "http://127.0.0.1:8080/cb")
+    assert client.registration_enabled
+    assert not client.open_to_all
+    assert client.token_delivery == "fragment"
+    assert (client.token_lifetime_minutes, client.authorized_client_lifetime_minutes) == (5, 1440)
+    key = Settings().resolved_secret_key()
+    assert unseal(key, client.sealed_secret, purpose="client-secret").decode() == secret
+    assert secret.encode() not in client.sealed_secret
+    assert [event.event for event in events] == ["admin.client_created"]
+
+    listed = CliRunner().invoke(cli, ["clients", "list"])
+    assert listed.exit_code == 0, listed.output
+    assert listed.output.split() == [
+        client_id,
+        "Notes",
+        "https://notes.example/callback",
+        "http://127.0.0.1:8080/cb",
+    ]
+
+
+def test_clients_add_open_and_defaults(env: Path) -> None:
+    result = CliRunner().invoke(
+        cli,
+        ["clients", "add", "--name", "Wiki", "--redirect-uri", "https://wiki.example/", "--open"],
+    )
+    assert result.exit_code == 0, result.output
+    client, _ = stored_client(fields(result.output)["clientId"])
+    assert client is not None
+    assert client.open_to_all
+    assert not client.registration_enabled
+    assert client.token_delivery == "query"
+
+
+@pytest.mark.parametrize(
+    ("args", "complaint"),
+    [
+        (["--name", " ", "--redirect-uri", "https://a.example/"], "name"),
+        (
+            ["--name", "A", "--redirect-uri", "https://a.example/", "--token-delivery", "mail"],
+            "query",
+        ),
+        (["--name", "A", "--redirect-uri", "javascript:alert(1)"], ""),
+    ],
+)
+def test_clients_add_refuses_bad_input_in_one_line(
+    env: Path, args: list[str], complaint: str
+) -> None:
+    result = CliRunner().invoke(cli, ["clients", "add", *args])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("keyfob: ")
+    assert complaint in lines[0]
+    assert CliRunner().invoke(cli, ["clients", "list"]).output == ""
+
+
+def test_admin_create_prints_a_one_time_link(env: Path) -> None:
+    before = datetime.now(UTC)
+    result = CliRunner().invoke(cli, ["admin", "create"])
+    assert result.exit_code == 0, result.output
+    intro, link = result.output.strip().splitlines()
+    assert "15 minutes" in intro
+    expires = datetime.fromisoformat(intro.split("until ", 1)[1].split(")", 1)[0])
+    assert before + timedelta(minutes=14) < expires <= datetime.now(UTC) + timedelta(minutes=15)
+    parts = urlsplit(link)
+    assert (parts.scheme, parts.netloc, parts.path) == (
+        "https",
+        "auth.example.com",
+        "/admin/enroll",
+    )
+    (token,) = parse_qs(parts.query)["token"]
+    assert len(token) >= 43
+
+    async def consume_twice() -> tuple[object, object]:
+        store = Store.from_url(Settings().resolved_database_url)
+        try:
+            now = datetime.now(UTC)
+            return await consume_enrollment(store, token, now=now), await consume_enrollment(
+                store, token, now=now
+            )
+        finally:
+            await store.close()
+
+    assert asyncio.run(consume_twice()) == (("admin",), None)
+
+
+def test_admin_create_with_bad_settings_is_one_line(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KEYFOB_SECRET_KEY", "short")
+    result = CliRunner().invoke(cli, ["admin", "create"])
+    assert result.exit_code == 2
+    assert len(result.output.strip().splitlines()) == 1
+    assert "Traceback" not in result.output

@@ -1,0 +1,160 @@
+"""Client apps in the admin panel: create (secret shown once), edit, rotate, delete; audited."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from keyfob.server.clients import client_secret
+from keyfob.store.records import AuditEvent
+from tests.server.admin.panel import Panel, sign_in_panel
+from tests.server.conftest import Server
+
+FORM = {
+    "name": "Notes",
+    "redirect_uris": "https://notes.example/cb\r\n\r\nhttp://127.0.0.1:8080/cb\r\n",
+    "registration_enabled": "on",
+    "access": "open",
+    "token_lifetime_minutes": "10",
+    "authorized_client_lifetime_minutes": "120",
+    "token_delivery": "form_post",
+}
+
+
+def shown(html: str, element_id: str) -> str:
+    found = re.search(rf'id="{element_id}">([^<]+)<', html)
+    assert found is not None, html
+    return found.group(1)
+
+
+async def admin_events(panel: Panel) -> list[AuditEvent]:
+    return await panel.server.runtime.store.audit_events(event_prefix="admin.")
+
+
+async def create(panel: Panel, **changes: str) -> tuple[str, str]:
+    response = await panel.post("/admin/clients/new", {**FORM, **changes})
+    assert response.status_code == 200, response.text
+    assert "shown only once" in response.text
+    return shown(response.text, "client-id"), shown(response.text, "client-secret")
+
+
+async def test_create_shows_the_id_and_secret_once(server: Server) -> None:
+    panel = await sign_in_panel(server)
+    client_id, secret = await create(panel)
+    assert str(uuid.UUID(client_id)) == client_id
+    assert len(secret) >= 43
+    client = await server.runtime.store.get_client(client_id)
+    assert client is not None
+    assert client.redirect_uris == ("https://notes.example/cb", "http://127.0.0.1:8080/cb")
+    assert client.registration_enabled
+    assert client.open_to_all
+    assert (client.token_lifetime_minutes, client.authorized_client_lifetime_minutes) == (10, 120)
+    assert client.token_delivery == "form_post"
+    assert client_secret(server.runtime, client) == secret
+    for path in ("/admin/clients", f"/admin/clients/{client_id}"):
+        page = await panel.get(path)
+        assert page.status_code == 200
+        assert client_id in page.text
+        assert secret not in page.text
+    (event,) = await admin_events(panel)
+    assert (event.event, event.client_id, event.actor_id) == (
+        "admin.client_created", client_id, panel.admin.id
+    )  # fmt: skip
+    assert event.ip is not None
+
+
+async def test_empty_lifetimes_take_the_defaults(server: Server) -> None:
+    panel = await sign_in_panel(server)
+    client_id, _ = await create(
+        panel, token_lifetime_minutes="", authorized_client_lifetime_minutes=""
+    )
+    client = await server.runtime.store.get_client(client_id)
+    assert client is not None
+    assert (client.token_lifetime_minutes, client.authorized_client_lifetime_minutes) == (5, 1440)
+
+
+async def test_bad_input_shows_the_form_again_and_creates_nothing(server: Server) -> None:
+    panel = await sign_in_panel(server)
+    for changes in (
+        {"name": ""},
+        {"redirect_uris": "javascript:alert(1)"},
+        {"token_delivery": "email"},
+        {"token_lifetime_minutes": "0"},
+        {"authorized_client_lifetime_minutes": "527041"},
+        {"token_lifetime_minutes": "ten"},
+    ):
+        response = await panel.post("/admin/clients/new", {**FORM, **changes})
+        assert response.status_code == 422, changes
+        assert 'class="error"' in response.text
+    assert await server.runtime.store.list_clients() == []
+    assert await admin_events(panel) == []
+
+
+async def test_names_and_uris_are_escaped(server: Server) -> None:
+    panel = await sign_in_panel(server)
+    client_id, _ = await create(panel, name='<script>alert("x")</script>')
+    page = await panel.get("/admin/clients")
+    assert "<script>alert" not in page.text
+    assert "&lt;script&gt;alert" in page.text
+    assert client_id in page.text
+
+
+async def test_edit_saves_and_redirects(server: Server) -> None:
+    panel = await sign_in_panel(server)
+    client_id, secret = await create(panel)
+    edited = {**FORM, "name": "Notes 2", "redirect_uris": "https://n2.example/cb",
+              "access": "permitted", "token_delivery": "fragment"}  # fmt: skip
+    del edited["registration_enabled"]
+    response = await panel.post(f"/admin/clients/{client_id}", edited)
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/admin/clients/{client_id}?done=client_updated"
+    client = await server.runtime.store.get_client(client_id)
+    assert client is not None
+    assert (client.name, client.redirect_uris) == ("Notes 2", ("https://n2.example/cb",))
+    assert not client.registration_enabled
+    assert not client.open_to_all
+    assert client.token_delivery == "fragment"
+    assert client_secret(server.runtime, client) == secret
+    page = await panel.get(response.headers["location"])
+    assert "The client was saved." in page.text
+
+    refused = await panel.post(
+        f"/admin/clients/{client_id}", {**edited, "token_lifetime_minutes": ""}
+    )
+    assert refused.status_code == 422
+    assert (await server.runtime.store.get_client(client_id)) == client
+    events = [event.event for event in await admin_events(panel)]
+    assert events == ["admin.client_updated", "admin.client_created"]
+
+
+async def test_rotate_shows_a_new_secret_and_the_old_one_stops(server: Server) -> None:
+    panel = await sign_in_panel(server)
+    client_id, old = await create(panel)
+    response = await panel.post(f"/admin/clients/{client_id}/rotate")
+    assert response.status_code == 200
+    new = shown(response.text, "client-secret")
+    assert new != old
+    assert len(new) >= 43
+    client = await server.runtime.store.get_client(client_id)
+    assert client is not None
+    assert client_secret(server.runtime, client) == new
+    assert (await admin_events(panel))[0].event == "admin.client_secret_rotated"
+
+
+async def test_delete_asks_first_then_deletes(server: Server) -> None:
+    panel = await sign_in_panel(server)
+    client_id, _ = await create(panel)
+    confirm = await panel.get(f"/admin/clients/{client_id}/delete")
+    assert confirm.status_code == 200
+    assert "cannot be undone" in confirm.text
+    assert await server.runtime.store.get_client(client_id) is not None
+    response = await panel.post(f"/admin/clients/{client_id}/delete")
+    assert (response.status_code, response.headers["location"]) == (
+        303, "/admin/clients?done=client_deleted"
+    )  # fmt: skip
+    assert await server.runtime.store.get_client(client_id) is None
+    (deleted, *_) = await admin_events(panel)
+    assert (deleted.event, deleted.client_id) == ("admin.client_deleted", client_id)
+    assert (await panel.get(f"/admin/clients/{client_id}")).status_code == 404
+    assert (await panel.post(f"/admin/clients/{client_id}/delete")).status_code == 404
+    assert (await panel.post(f"/admin/clients/{client_id}/rotate")).status_code == 404

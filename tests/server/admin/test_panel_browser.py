@@ -1,0 +1,85 @@
+"""In Chromium: an admin enrolled by a one-time link creates a client and grants a user access.
+
+Plain sync tests (Playwright's sync API holds the main thread's loop; see browser_fixtures).
+``KEYFOB_SCREENSHOTS=1`` saves docs/screenshots/admin-clients.png.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from keyfob.server.admin.enrollment import create_enrollment_link
+from tests.browser_fixtures import LiveKeyfob, VirtualPasskeyPage
+
+SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
+BOB = "0x" + "b0" * 20
+
+
+def test_admin_enrols_creates_a_client_and_grants_a_user(
+    live_keyfob: Callable[..., LiveKeyfob],
+    passkey_page: Callable[..., VirtualPasskeyPage],
+) -> None:
+    live = live_keyfob()
+    store = live.runtime.store
+    link, _ = live.call(create_enrollment_link, store, public_url=live.url, now=live.runtime.now())
+    bob, _ = live.call(
+        store.sign_in_identity,
+        kind="ethereum",
+        address=BOB,
+        public_key=None,
+        now=live.runtime.now(),
+    )
+    page = passkey_page().page
+    page.set_viewport_size({"width": 1280, "height": 800})
+    refused: list[str] = []
+    page.on(
+        "console", lambda message: refused.append(message.text) if message.type == "error" else None
+    )
+
+    page.goto(link)
+    page.get_by_label("Username").fill("root")
+    page.get_by_role("button", name="Register admin passkey").click()
+    page.wait_for_url(f"{live.url}/admin/clients")
+
+    page.get_by_role("link", name="New client").click()
+    page.get_by_label("Name").fill("Team Wiki")
+    page.get_by_label("Redirect URIs, one per line").fill(
+        "https://wiki.example/callback\nhttps://wiki.example/other"
+    )
+    page.get_by_label("Only users given permission").check()
+    page.get_by_label("Token delivery").select_option("fragment")
+    page.get_by_role("button", name="Create client").click()
+    page.locator("#client-secret").wait_for()
+    assert "shown only once" in page.locator(".warning").inner_text()
+    client_id = page.locator("#client-id").inner_text()
+    secret = page.locator("#client-secret").inner_text()
+    assert re.fullmatch(r"[0-9a-f-]{36}", client_id)
+    assert len(secret) >= 43
+    client = live.call(store.get_client, client_id)
+    assert client is not None
+    assert client.name == "Team Wiki"
+    assert not client.open_to_all
+    assert client.redirect_uris == ("https://wiki.example/callback", "https://wiki.example/other")
+
+    page.get_by_role("link", name="Users").click()
+    page.get_by_label("User id, username or address").fill(BOB)
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("link", name=bob.id).click()
+    page.wait_for_url(f"{live.url}/admin/users/{bob.id}")
+    page.get_by_label("Client").select_option(label="Team Wiki")
+    page.get_by_role("button", name="Grant permission").click()
+    page.get_by_text("Permission granted.").wait_for()
+    assert live.call(store.has_permission, bob.id, client_id)
+    admins = live.call(store.users_with_role, "admin")
+    (granted,) = live.call(store.audit_events, event="admin.permission_granted")
+    assert (granted.user_id, granted.client_id, granted.actor_id) == (bob.id, client_id, admins[0])
+
+    page.get_by_role("link", name="Clients").click()
+    page.get_by_role("link", name="Team Wiki").wait_for()
+    if os.environ.get("KEYFOB_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "admin-clients.png"), full_page=True)
+    assert not [text for text in refused if "Content Security Policy" in text], refused
