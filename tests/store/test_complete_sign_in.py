@@ -10,6 +10,7 @@ from sqlalchemy import update
 
 from keyfob.errors import Forbidden, InvalidNonce, KeyfobError
 from keyfob.store import NonceRecord, NonceSpend, SignInOutcome, Store
+from keyfob.store.records import AuditEvent
 from keyfob.store.schema import users
 from tests.store.factories import DAY, NOW
 
@@ -35,11 +36,33 @@ async def _complete(store: Store, spend: NonceSpend, token: str = "rt-1") -> Sig
     )
 
 
+async def test_sign_in_without_session_writes_its_audit_event(store: Store) -> None:
+    await _add_nonce(store)
+    outcome = await store.complete_sign_in(
+        spend=NonceSpend(nonce="n-1"),
+        kind="ethereum",
+        address="0xA11CE",
+        public_key=None,
+        amr=("ethereum",),
+        refresh_token_hash=None,
+        now=NOW,
+        refresh_expires_at=NOW,
+        audit=AuditEvent(at=NOW, event="sign_in", client_id="c-1", detail='{"method":"x"}'),
+    )
+    assert outcome.session is None
+    [event] = await store.audit_events()
+    assert (event.event, event.user_id, event.client_id) == ("sign_in", outcome.user.id, "c-1")
+    with pytest.raises(InvalidNonce):  # spent with the rest of the transaction
+        await _complete(store, NonceSpend(nonce="n-1"))
+    assert len(await store.audit_events()) == 1
+
+
 async def test_stored_nonce_sign_in_creates_user_identity_and_session(store: Store) -> None:
     await _add_nonce(store)
     outcome = await _complete(store, NonceSpend(nonce="n-1"))
     assert outcome.identity.address == "0xA11CE"
     assert outcome.identity.public_key == b"\x04key"
+    assert outcome.session is not None
     assert outcome.session.user_id == outcome.user.id
     assert outcome.session.amr == ("ethereum",)
     assert await store.session_for_refresh_token("rt-1") == outcome.session
