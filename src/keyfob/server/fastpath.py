@@ -1,11 +1,12 @@
 """A pure-ASGI fast path for the JSON endpoints on every sign-in's path.
 
-``POST /auth/nonce``, ``/auth/login``, ``/auth/refresh`` and ``/auth/session-key/token`` are
-answered here without FastAPI's router and dependency machinery (measured at ~100 µs of a
-~200 µs request): the body is validated with the same pydantic model, handed to the same handler
-the FastAPI route calls, and errors get the same ``{"error", "message"}`` body. The FastAPI
-routes stay registered: they document these endpoints in OpenAPI and serve them whenever the
-fast path is not installed (``create_app(fast_path=False)``); the tests run both.
+``POST /auth/nonce``, ``/auth/login``, ``/auth/refresh``, ``/auth/session-key/token`` and the
+passkey sign-in pair ``/auth/passkey/login/options`` and ``/verify`` are answered here without
+FastAPI's router and dependency machinery (measured at ~100 µs of a ~200 µs request): the body
+is validated with the same pydantic model, handed to the same handler the FastAPI route calls,
+and errors get the same ``{"error", "message"}`` body. The FastAPI routes stay registered: they
+document these endpoints in OpenAPI and serve them whenever the fast path is not installed
+(``create_app(fast_path=False)``); the tests run both.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -22,22 +22,32 @@ from keyfob.server.errors import describe_validation
 from keyfob.server.login import sign_in
 from keyfob.server.middleware import ASGIApp, Receive, Scope, Send, send_json, send_json_error
 from keyfob.server.nonce import issue_nonce
+from keyfob.server.passkeys import sign_in_options, sign_in_with_passkey
 from keyfob.server.refresh import refresh_tokens
 from keyfob.server.runtime import Runtime
-from keyfob.server.schemas import LoginRequest, NonceRequest, RefreshRequest, SessionKeyTokenRequest
+from keyfob.server.schemas import (
+    LoginRequest,
+    NonceRequest,
+    PasskeyOptionsRequest,
+    PasskeyVerifyRequest,
+    RefreshRequest,
+    SessionKeyTokenRequest,
+)
 from keyfob.server.session_keys import mint_for_session_key
 
 log = logging.getLogger("keyfob")
 
-Handler = Callable[[Runtime, Any], Awaitable[BaseModel]]
+Handler = Callable[..., Awaitable[BaseModel]]
 
 
 @dataclass(frozen=True)
 class JsonRoute:
-    """A body model and the handler that turns it into a response model."""
+    """A body model and the handler that turns it into a response model; ``with_ip`` handlers
+    also get the client's address (for the audit log)."""
 
     model: type[BaseModel]
     handler: Handler
+    with_ip: bool = False
 
 
 ROUTES: dict[str, JsonRoute] = {
@@ -45,6 +55,8 @@ ROUTES: dict[str, JsonRoute] = {
     "/auth/login": JsonRoute(LoginRequest, sign_in),
     "/auth/refresh": JsonRoute(RefreshRequest, refresh_tokens),
     "/auth/session-key/token": JsonRoute(SessionKeyTokenRequest, mint_for_session_key),
+    "/auth/passkey/login/options": JsonRoute(PasskeyOptionsRequest, sign_in_options),
+    "/auth/passkey/login/verify": JsonRoute(PasskeyVerifyRequest, sign_in_with_passkey, True),
 }
 
 
@@ -64,7 +76,12 @@ class FastPath:
         body = await _read_body(receive)
         try:
             request = route.model.model_validate_json(body)
-            result = await route.handler(self.runtime(), request)
+            if route.with_ip:
+                client = scope.get("client")
+                ip = client[0] if client else None
+                result = await route.handler(self.runtime(), request, ip)
+            else:
+                result = await route.handler(self.runtime(), request)
         except ValidationError as exc:
             await send_json_error(send, 422, "invalid_request", describe_validation(exc.errors()))
         except KeyfobError as exc:

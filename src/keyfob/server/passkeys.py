@@ -18,6 +18,7 @@ from keyfob.server.passkey_flow import (
 )
 from keyfob.server.runtime import Runtime
 from keyfob.server.schemas import (
+    PasskeyOptionsOut,
     PasskeyOptionsRequest,
     PasskeyVerifyRequest,
     TokenResponse,
@@ -27,11 +28,23 @@ from keyfob.server.schemas import (
 router = APIRouter(prefix="/auth/passkey", tags=["passkeys"])
 
 
-def _tokens(runtime: Runtime, done: PasskeySignIn) -> Response:
+def _tokens(runtime: Runtime, done: PasskeySignIn) -> TokenResponse:
     outcome = done.outcome
     assert outcome.session is not None
     assert done.refresh_token is not None
-    return json_response(token_response(runtime, outcome.user, outcome.session, done.refresh_token))
+    return token_response(runtime, outcome.user, outcome.session, done.refresh_token)
+
+
+async def sign_in_options(runtime: Runtime, body: PasskeyOptionsRequest) -> PasskeyOptionsOut:
+    """Request options for a passkey sign-in (also served by the ASGI fast path)."""
+    return PasskeyOptionsOut((await begin_sign_in(runtime, username=body.username)).options)
+
+
+async def sign_in_with_passkey(
+    runtime: Runtime, body: PasskeyVerifyRequest, ip: str | None
+) -> TokenResponse:
+    """Verify a passkey assertion and issue tokens (also served by the ASGI fast path)."""
+    return _tokens(runtime, await finish_sign_in(runtime, body.credential, ip=ip))
 
 
 @router.post("/register/options")
@@ -50,15 +63,14 @@ async def register_verify(
 ) -> Response:
     """Store the new passkey and sign in with it (same response as ``POST /auth/login``)."""
     done = await finish_registration(runtime, body.credential, user=user, ip=client_ip(request))
-    return _tokens(runtime, done)
+    return json_response(_tokens(runtime, done))
 
 
 @router.post("/login/options")
 async def login_options(body: PasskeyOptionsRequest, runtime: RuntimeDep) -> dict[str, Any]:
     """Request options (``PublicKeyCredentialRequestOptionsJSON``); without a username the
     browser offers every passkey it holds for this site (usernameless sign-in)."""
-    options = await begin_sign_in(runtime, username=body.username)
-    return options.options
+    return (await sign_in_options(runtime, body)).root
 
 
 @router.post("/login/verify", response_model=TokenResponse, response_model_by_alias=True)
@@ -66,5 +78,4 @@ async def login_verify(
     body: PasskeyVerifyRequest, request: Request, runtime: RuntimeDep
 ) -> Response:
     """Sign in with a passkey (same response as ``POST /auth/login``)."""
-    done = await finish_sign_in(runtime, body.credential, ip=client_ip(request))
-    return _tokens(runtime, done)
+    return json_response(await sign_in_with_passkey(runtime, body, client_ip(request)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 from pydantic.alias_generators import to_camel
 from starlette.responses import Response
 
@@ -105,6 +105,10 @@ class PasskeyOptionsRequest(Body):
     account's; sign-in: whose passkeys to ask for, else usernameless)."""
 
     username: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class PasskeyOptionsOut(RootModel[dict[str, Any]]):
+    """WebAuthn options in their JSON form, as the browser's ``parse*OptionsFromJSON`` take."""
 
 
 class PasskeyVerifyRequest(Body):
