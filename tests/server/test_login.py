@@ -285,3 +285,18 @@ async def test_nonce_of_another_chain_is_refused(server: Server, node_clients: N
     )
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_nonce"
+
+
+async def test_sign_ins_and_failures_are_audited(server: Server, node_clients: NodeClients) -> None:
+    signed = await eth_signed(server, node_clients)
+    first = await login(server, signed)
+    assert first.status_code == 200, first.text
+    replay = await login(server, signed)
+    assert replay.json()["error"] == "invalid_nonce"
+    store = server.runtime.store
+    [success] = await store.audit_events(event="sign_in")
+    assert success.user_id == first.json()["user"]["id"]
+    assert '"method":"ethereum"' in success.detail
+    [failure] = await store.audit_events(event="sign_in_failed")
+    assert failure.user_id is None
+    assert '"error":"invalid_nonce"' in failure.detail

@@ -52,11 +52,13 @@ class JsonRoute:
 
 ROUTES: dict[str, JsonRoute] = {
     "/auth/nonce": JsonRoute(NonceRequest, issue_nonce),
-    "/auth/login": JsonRoute(LoginRequest, sign_in),
+    "/auth/login": JsonRoute(LoginRequest, sign_in, with_ip=True),
     "/auth/refresh": JsonRoute(RefreshRequest, refresh_tokens),
     "/auth/session-key/token": JsonRoute(SessionKeyTokenRequest, mint_for_session_key),
     "/auth/passkey/login/options": JsonRoute(PasskeyOptionsRequest, sign_in_options),
-    "/auth/passkey/login/verify": JsonRoute(PasskeyVerifyRequest, sign_in_with_passkey, True),
+    "/auth/passkey/login/verify": JsonRoute(
+        PasskeyVerifyRequest, sign_in_with_passkey, with_ip=True
+    ),
 }
 
 

@@ -6,7 +6,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from keyfob.core.challenge import verify_challenge
@@ -17,12 +17,13 @@ from keyfob.core.session_keys import SessionPublicKey, parse_session_key, thumbp
 from keyfob.core.signin_message import VerifiedSignIn
 from keyfob.core.solana import verify_solana_sign_in
 from keyfob.core.tokens import hash_refresh_token, new_refresh_token
-from keyfob.errors import InvalidNonce, InvalidRequest, InvalidSessionKey
+from keyfob.errors import InvalidNonce, InvalidRequest, InvalidSessionKey, KeyfobError
+from keyfob.server.audit import audit_detail, client_ip, record_event
 from keyfob.server.auth import token_response
 from keyfob.server.runtime import Runtime, get_runtime
 from keyfob.server.schemas import LoginRequest, TokenResponse, json_response
 from keyfob.store import NonceSpend
-from keyfob.store.records import NonceRecord, SessionKeyRecord
+from keyfob.store.records import AuditEvent, NonceRecord, SessionKeyRecord
 
 router = APIRouter(tags=["wallet sign-in"])
 
@@ -124,23 +125,39 @@ def authorised_session_key(body: LoginRequest, verified: VerifiedSignIn) -> Sess
     return key
 
 
-async def sign_in(runtime: Runtime, body: LoginRequest) -> TokenResponse:
-    """Verify the signed message (or seed 000 challenge), burn its nonce, and issue tokens."""
-    if is_challenge(body):
-        verified, spend = await challenge_spend(runtime, body)
-    else:
-        verified = verify_signature(runtime, body)
-        spend = nonce_spend(runtime, verified)
-    session_key = authorised_session_key(body, verified)
-    return await start_session(
-        runtime, verified, spend=spend, amr=(verified.chain,), session_key=session_key
-    )
+async def sign_in(runtime: Runtime, body: LoginRequest, ip: str | None = None) -> TokenResponse:
+    """Verify the signed message (or seed 000 challenge), burn its nonce, and issue tokens.
+
+    The sign-in is written to the audit log in its own transaction; a failure separately."""
+    try:
+        if is_challenge(body):
+            verified, spend = await challenge_spend(runtime, body)
+        else:
+            verified = verify_signature(runtime, body)
+            spend = nonce_spend(runtime, verified)
+        session_key = authorised_session_key(body, verified)
+        audit = AuditEvent(
+            at=runtime.now(), event="sign_in", ip=ip, detail=audit_detail(method=verified.chain)
+        )
+        return await start_session(
+            runtime,
+            verified,
+            spend=spend,
+            amr=(verified.chain,),
+            session_key=session_key,
+            audit=audit,
+        )
+    except KeyfobError as error:
+        await record_event(runtime, "sign_in_failed", ip=ip, method=body.chain, error=error.code)
+        raise
 
 
 @router.post("/auth/login", response_model=TokenResponse, response_model_by_alias=True)
-async def login(body: LoginRequest, runtime: Annotated[Runtime, Depends(get_runtime)]) -> Response:
+async def login(
+    body: LoginRequest, request: Request, runtime: Annotated[Runtime, Depends(get_runtime)]
+) -> Response:
     """Sign in with a wallet signature; the first sign-in creates the user."""
-    return json_response(await sign_in(runtime, body))
+    return json_response(await sign_in(runtime, body, client_ip(request)))
 
 
 async def start_session(
@@ -150,6 +167,7 @@ async def start_session(
     spend: NonceSpend,
     amr: tuple[str, ...],
     session_key: SessionPublicKey | None = None,
+    audit: AuditEvent | None = None,
 ) -> TokenResponse:
     """In one transaction burn the nonce, create (or find) the user and open a session with a
     refresh token; then issue the tokens."""
@@ -164,6 +182,7 @@ async def start_session(
         refresh_token_hash=hash_refresh_token(refresh_token),
         now=now,
         refresh_expires_at=now + timedelta(seconds=settings.refresh_token_ttl),
+        audit=audit,
     )
     user, session = outcome.user, outcome.session
     assert session is not None  # a refresh token hash was given, so a session was opened
