@@ -1,7 +1,7 @@
 """The hosted pages in headless Chromium: a virtual passkey and an injected Ethereum wallet.
 
 Plain sync tests (see tests/browser_fixtures.py): async keyfob calls go through ``live.call``.
-With ``KEYFOB_SCREENSHOTS=1`` the first test also writes docs/screenshots/{registration,login}.png.
+With ``KEYFOB_SCREENSHOTS=1`` the tests also write docs/screenshots/{registration,login}.png.
 """
 
 from __future__ import annotations
@@ -117,7 +117,6 @@ def test_register_sso_logout_and_passkey_sign_in(
     page.goto(f"{live.url}/auth/logout/{client.id}")
     page.wait_for_url(f"{live.url}/auth/login/{client.id}")
     page.goto(login_url)
-    screenshot(page, "login")
     page.get_by_role("button", name="Sign in with a passkey").click()
     assert check_token(live, client, secret, landed(page, callback_app, 4)) == user_id
 
@@ -167,7 +166,10 @@ def test_wallet_sign_in_with_injected_provider(
         )
         target = {"redirectUri": callback_app.callback_url, "state": "/after/sign-in"}
         page.goto(f"{live.url}/auth/login/{client.id}?{urlencode(target)}")
-        page.get_by_role("button", name="Sign in with Ethereum").click()
+        ethereum = page.get_by_role("button", name="Sign in with Ethereum")
+        ethereum.wait_for()
+        screenshot(page, "login")  # with a wallet in the browser, so its button shows
+        ethereum.click()
         user_id = check_token(live, client, secret, landed(page, callback_app, 1))
     finally:
         context.close()
