@@ -231,3 +231,10 @@ async def test_purge_expired(store: Store) -> None:
         assert (await conn.execute(select(refresh_tokens.c.token_hash))).all() == []
         assert len((await conn.execute(select(sessions.c.id))).all()) == 1
         assert (await conn.execute(select(nonces.c.nonce))).scalars().all() == []
+
+
+@pytest.mark.parametrize("bad_id", ["\x00", "a\x00b", "x" * 400])
+async def test_reads_by_impossible_id_answer_none(store: Store, bad_id: str) -> None:
+    # PostgreSQL refuses NUL bytes and over-long keys with a server error; they can't be ids.
+    assert await store.get_user(bad_id) is None
+    assert await store.get_session(bad_id) is None

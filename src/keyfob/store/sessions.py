@@ -21,6 +21,7 @@ from keyfob.errors import (
 from keyfob.store.base import StoreBase, every, execute, first, one, rowcount, scalar
 from keyfob.store.records import SessionKeyRecord, SessionRecord
 from keyfob.store.rows import join_words, session_from, session_key_from
+from keyfob.store.rows_admin import storable
 from keyfob.store.schema import UTCDateTime, refresh_tokens, session_keys, sessions, users
 
 _rt, _sk, _s = refresh_tokens.c, session_keys.c, sessions.c
@@ -162,6 +163,8 @@ class SessionStore(StoreBase):
 
     async def get_session(self, session_id: str) -> SessionRecord | None:
         """The session ``session_id`` (revoked or not), or None."""
+        if not storable(session_id):
+            return None
         row = await self._run.read(first, _GET_SESSION, {"sid": session_id})
         return None if row is None else session_from(row._mapping)
 

@@ -49,6 +49,7 @@ from keyfob.store.rows import (
     user_from,
     user_from_joined,
 )
+from keyfob.store.rows_admin import storable
 from keyfob.store.schema import (
     UTCDateTime,
     audit_events,
@@ -266,6 +267,8 @@ class Store(SessionStore, PasskeyStore, ClientStore, SsoStore, AuditStore, Admin
 
     async def get_user(self, user_id: str) -> UserRecord | None:
         """The user with all of their identities (oldest first), or None."""
+        if not storable(user_id):
+            return None
         rows = await self._run.read(every, _GET_USER, {"uid": user_id})
         return user_from_joined(rows)
 
