@@ -25,12 +25,9 @@ from keyfob.server.admin import routes as admin_routes
 from keyfob.server.errors import install_error_handlers
 from keyfob.server.fastpath import FastPath
 from keyfob.server.housekeeping import housekeeping
-from keyfob.server.keyring import Keyring
 from keyfob.server.middleware import BodyLimitMiddleware, RateLimitMiddleware
-from keyfob.server.runtime import Runtime, utc_now
+from keyfob.server.runtime import open_runtime, utc_now
 from keyfob.server.settings import Settings
-from keyfob.store import Store
-from keyfob.store.migrate import migrate
 
 log = logging.getLogger("keyfob")
 
@@ -56,28 +53,12 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        secret_key = settings.resolved_secret_key()
-        url = settings.resolved_database_url
-        if run_migrations:
-            await migrate(url)
-        store = Store.from_url(url)
-        keyring = Keyring(
-            store,
-            algorithm=settings.token_algorithm,
-            secret_key=secret_key,
-            access_ttl=settings.access_token_ttl,
-        )
-        await keyring.load(now=clock())
-        runtime = Runtime(
-            settings=settings, store=store, keyring=keyring, secret_key=secret_key, clock=clock
-        )
-        app.state.runtime = runtime
-        log.info("keyfob %s serving %s", __version__, settings.public_url)
-        try:
+        async with open_runtime(settings, run_migrations=run_migrations, clock=clock) as runtime:
+            await runtime.keyring.load(now=clock())
+            app.state.runtime = runtime
+            log.info("keyfob %s serving %s", __version__, settings.public_url)
             async with housekeeping(runtime):
                 yield
-        finally:
-            await store.close()
 
     app = FastAPI(
         title="keyfob",

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from starlette.requests import HTTPConnection
 
+from keyfob.errors import KeyfobError
 from keyfob.server.runtime import Runtime
 from keyfob.store.records import AuditEvent
 
@@ -49,3 +52,30 @@ async def record_event(
     )
     log.info("%s user=%s client=%s actor=%s %s", event, user_id, client_id, actor_id, record.detail)
     await runtime.store.add_audit_event(record)
+
+
+def sign_in_event(
+    runtime: Runtime, method: str, *, ip: str | None, client_id: str | None = None
+) -> AuditEvent:
+    """The ``sign_in`` event a sign-in transaction writes (the store fills in the user)."""
+    return AuditEvent(
+        at=runtime.now(),
+        event="sign_in",
+        client_id=client_id,
+        ip=ip,
+        detail=audit_detail(method=method),
+    )
+
+
+@asynccontextmanager
+async def failures_audited(
+    runtime: Runtime, method: str, *, ip: str | None, client_id: str | None = None
+) -> AsyncIterator[None]:
+    """Record a ``sign_in_failed`` event for a :class:`KeyfobError` raised inside, then re-raise."""
+    try:
+        yield
+    except KeyfobError as error:
+        await record_event(
+            runtime, "sign_in_failed", ip=ip, client_id=client_id, method=method, error=error.code
+        )
+        raise

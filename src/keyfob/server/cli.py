@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Coroutine
-from contextlib import asynccontextmanager
+from collections.abc import Coroutine
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -17,8 +16,8 @@ from keyfob.errors import KeyfobError
 from keyfob.server.admin.enrollment import LINK_LIFETIME, create_enrollment_link
 from keyfob.server.audit import record_event
 from keyfob.server.clients import create_client
-from keyfob.server.keyring import Keyring, rotate_signing_key
-from keyfob.server.runtime import Runtime, utc_now
+from keyfob.server.keyring import rotate_signing_key
+from keyfob.server.runtime import open_runtime, utc_now
 from keyfob.server.settings import Settings
 from keyfob.store import Store
 from keyfob.store.migrate import migrate
@@ -68,20 +67,8 @@ def _configure_logging(settings: Settings) -> None:
 
 async def _prepare(settings: Settings) -> None:
     """Migrate the database and make sure a signing key exists, once, before any worker starts."""
-    secret_key = settings.resolved_secret_key()
-    url = settings.resolved_database_url
-    await migrate(url)
-    store = Store.from_url(url)
-    try:
-        keyring = Keyring(
-            store,
-            algorithm=settings.token_algorithm,
-            secret_key=secret_key,
-            access_ttl=settings.access_token_ttl,
-        )
-        await keyring.load(now=utc_now())
-    finally:
-        await store.close()
+    async with open_runtime(settings) as runtime:
+        await runtime.keyring.load(now=utc_now())
 
 
 @cli.command()
@@ -157,24 +144,6 @@ def list_keys() -> None:
     _run(run())
 
 
-@asynccontextmanager
-async def _runtime(settings: Settings) -> AsyncIterator[Runtime]:
-    """A migrated store in a :class:`Runtime`, as the server builds it (keys are not loaded)."""
-    secret_key = settings.resolved_secret_key()
-    await migrate(settings.resolved_database_url)
-    store = Store.from_url(settings.resolved_database_url)
-    try:
-        keyring = Keyring(
-            store,
-            algorithm=settings.token_algorithm,
-            secret_key=secret_key,
-            access_ttl=settings.access_token_ttl,
-        )
-        yield Runtime(settings=settings, store=store, keyring=keyring, secret_key=secret_key)
-    finally:
-        await store.close()
-
-
 @clients_cli.command("add")
 def add_client(
     name: Annotated[str, typer.Option(help="The app's name, shown to users.")],
@@ -195,7 +164,7 @@ def add_client(
     settings = _settings()
 
     async def run() -> tuple[str, str]:
-        async with _runtime(settings) as runtime:
+        async with open_runtime(settings) as runtime:
             client, secret = await create_client(
                 runtime,
                 name=name,
@@ -219,7 +188,7 @@ def list_clients() -> None:
     settings = _settings()
 
     async def run() -> None:
-        async with _runtime(settings) as runtime:
+        async with open_runtime(settings) as runtime:
             for client in await runtime.store.list_clients():
                 uris = " ".join(client.redirect_uris) or "-"
                 typer.echo(f"{client.id}  {client.name}  {uris}")
@@ -233,7 +202,7 @@ def create_admin() -> None:
     settings = _settings()
 
     async def run() -> tuple[str, str]:
-        async with _runtime(settings) as runtime:
+        async with open_runtime(settings) as runtime:
             link, expires_at = await create_enrollment_link(
                 runtime.store, public_url=settings.public_url, now=runtime.now()
             )

@@ -13,15 +13,16 @@ from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from keyfob.errors import Forbidden, KeyfobError
-from keyfob.server.audit import audit_detail, client_ip, record_event
+from keyfob.errors import Forbidden
+from keyfob.server import pages
+from keyfob.server.audit import client_ip, failures_audited, sign_in_event
 from keyfob.server.login import nonce_spend as wallet_nonce_spend
 from keyfob.server.login import verify_signature
 from keyfob.server.passkey_flow import finish_sign_in
 from keyfob.server.runtime import Runtime
-from keyfob.server.schemas import Body, Chain, LoginRequest
+from keyfob.server.schemas import Body, SignedMessage
 from keyfob.server.sso import current_sso, start_sso_session
-from keyfob.store.records import AuditEvent, UserRecord
+from keyfob.store.records import UserRecord
 
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -39,13 +40,8 @@ class PasskeyPageRequest(PageTarget):
     credential: dict[str, Any]
 
 
-class WalletPageRequest(PageTarget):
+class WalletPageRequest(PageTarget, SignedMessage):
     """A signed sign-in message posted by a page (as for ``POST /auth/login``)."""
-
-    chain: Chain
-    message: str = Field(min_length=1)
-    signature: str = Field(min_length=1, max_length=1024)
-    public_key: str | None = Field(default=None, max_length=256)
 
 
 class OptionsPageRequest(Body):
@@ -56,12 +52,9 @@ class OptionsPageRequest(Body):
 
 
 def check_same_origin(request: Request, runtime: Runtime) -> None:
-    """Refuse a cross-site post (login CSRF): browsers send ``Origin`` with every POST."""
-    origin = request.headers.get("origin")
-    if origin is not None and origin != runtime.settings.origin:
-        raise Forbidden("This request did not come from keyfob's own pages.")
-    if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
-        raise Forbidden("This request did not come from keyfob's own pages.")
+    """Refuse a cross-site post to a page endpoint (login CSRF)."""
+    refusal = Forbidden("This request did not come from keyfob's own pages.")
+    pages.check_same_origin(request, runtime.settings.origin, refusal)
 
 
 def login_url(client_id: str, redirect_uri: str | None, state: str | None) -> str:
@@ -87,11 +80,8 @@ async def wallet_sign_in(
 ) -> UserRecord:
     """Verify a wallet's signed message and burn its nonce; failures are audited."""
     ip, now = client_ip(request), runtime.now()
-    login = LoginRequest(
-        chain=body.chain, message=body.message, signature=body.signature, public_key=body.public_key
-    )
-    try:
-        verified = verify_signature(runtime, login)
+    async with failures_audited(runtime, body.chain, ip=ip, client_id=client_id):
+        verified = verify_signature(runtime, body)
         outcome = await runtime.store.complete_sign_in(
             spend=wallet_nonce_spend(runtime, verified),
             kind=verified.chain,
@@ -101,24 +91,8 @@ async def wallet_sign_in(
             refresh_token_hash=None,
             now=now,
             refresh_expires_at=now,
-            audit=AuditEvent(
-                at=now,
-                event="sign_in",
-                client_id=client_id,
-                ip=ip,
-                detail=audit_detail(method=verified.chain),
-            ),
+            audit=sign_in_event(runtime, verified.chain, ip=ip, client_id=client_id),
         )
-    except KeyfobError as error:
-        await record_event(
-            runtime,
-            "sign_in_failed",
-            ip=ip,
-            client_id=client_id,
-            method=body.chain,
-            error=error.code,
-        )
-        raise
     return outcome.user
 
 

@@ -17,11 +17,11 @@ from keyfob.core.session_keys import SessionPublicKey, parse_session_key, thumbp
 from keyfob.core.signin_message import VerifiedSignIn
 from keyfob.core.solana import verify_solana_sign_in
 from keyfob.core.tokens import hash_refresh_token, new_refresh_token
-from keyfob.errors import InvalidNonce, InvalidRequest, InvalidSessionKey, KeyfobError
-from keyfob.server.audit import audit_detail, client_ip, record_event
+from keyfob.errors import InvalidNonce, InvalidRequest, InvalidSessionKey
+from keyfob.server.audit import client_ip, failures_audited, sign_in_event
 from keyfob.server.auth import token_response
 from keyfob.server.runtime import Runtime, get_runtime
-from keyfob.server.schemas import LoginRequest, TokenResponse, json_response
+from keyfob.server.schemas import LoginRequest, SignedMessage, TokenResponse, json_response
 from keyfob.store import NonceSpend
 from keyfob.store.records import AuditEvent, NonceRecord, SessionKeyRecord
 
@@ -31,7 +31,7 @@ router = APIRouter(tags=["wallet sign-in"])
 CLOCK_SKEW = timedelta(seconds=60)
 
 
-def verify_signature(runtime: Runtime, body: LoginRequest) -> VerifiedSignIn:
+def verify_signature(runtime: Runtime, body: SignedMessage) -> VerifiedSignIn:
     """Run the chain's verify step with our domain, origin and chain ids as the expectations."""
     settings = runtime.settings
     now = runtime.now()
@@ -129,27 +129,20 @@ async def sign_in(runtime: Runtime, body: LoginRequest, ip: str | None = None) -
     """Verify the signed message (or seed 000 challenge), burn its nonce, and issue tokens.
 
     The sign-in is written to the audit log in its own transaction; a failure separately."""
-    try:
+    async with failures_audited(runtime, body.chain, ip=ip):
         if is_challenge(body):
             verified, spend = await challenge_spend(runtime, body)
         else:
             verified = verify_signature(runtime, body)
             spend = nonce_spend(runtime, verified)
-        session_key = authorised_session_key(body, verified)
-        audit = AuditEvent(
-            at=runtime.now(), event="sign_in", ip=ip, detail=audit_detail(method=verified.chain)
-        )
         return await start_session(
             runtime,
             verified,
             spend=spend,
             amr=(verified.chain,),
-            session_key=session_key,
-            audit=audit,
+            session_key=authorised_session_key(body, verified),
+            audit=sign_in_event(runtime, verified.chain, ip=ip),
         )
-    except KeyfobError as error:
-        await record_event(runtime, "sign_in_failed", ip=ip, method=body.chain, error=error.code)
-        raise
 
 
 @router.post("/auth/login", response_model=TokenResponse, response_model_by_alias=True)

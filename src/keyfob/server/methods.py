@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 from keyfob.server.audit import client_ip, record_event
 from keyfob.server.auth import CurrentUser, RuntimeDep, user_out
 from keyfob.server.login import nonce_spend, verify_signature
-from keyfob.server.schemas import IdentityOut, LinkWalletRequest, LoginRequest, UserOut
+from keyfob.server.schemas import IdentityOut, LinkWalletRequest, UserOut
 from keyfob.store.store import spend_nonce
 
 router = APIRouter(prefix="/auth/methods", tags=["account"])
@@ -31,10 +31,7 @@ async def add_wallet(
     """Add a wallet to the signed-in account: sign a fresh sign-in message with it (nonce from
     ``POST /auth/nonce``) and send it as for ``POST /auth/login``. 409 if it is another
     account's."""
-    login = LoginRequest(
-        chain=body.chain, message=body.message, signature=body.signature, public_key=body.public_key
-    )
-    verified = verify_signature(runtime, login)
+    verified = verify_signature(runtime, body)
     spend = nonce_spend(runtime, verified)
     now = runtime.now()
 

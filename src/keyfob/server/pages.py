@@ -97,6 +97,21 @@ class _NoSniff:
         await self.app(scope, receive, send_with)
 
 
+def check_same_origin(request: Request, origin: str, refusal: KeyfobError) -> None:
+    """Raise ``refusal`` for a POST another site made the browser send (login CSRF, CSRF).
+
+    Browsers send ``Origin`` with every POST. Our pages have ``Referrer-Policy: no-referrer``,
+    under which a form post carries ``Origin: null``; then only ``Sec-Fetch-Site: same-origin``
+    vouches for it. A ``Sec-Fetch-Site`` other than ``same-origin`` or ``none`` is refused."""
+    sent = request.headers.get("origin")
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site not in ("same-origin", "none"):
+        raise refusal
+    if sent is None or sent == origin or (sent == "null" and site == "same-origin"):
+        return
+    raise refusal
+
+
 def mount_static(app: Any) -> None:
     """Serve ``keyfob/server/static`` at ``/static`` (stylesheet and page scripts)."""
     app.mount("/static", _NoSniff(StaticFiles(directory=STATIC_DIR)), name="static")

@@ -31,14 +31,13 @@ from keyfob.errors import (
     InvalidChallenge,
     InvalidCredential,
     InvalidRequest,
-    KeyfobError,
     SignCountRegression,
 )
-from keyfob.server.audit import record_event
+from keyfob.server.audit import failures_audited, record_event, sign_in_event
 from keyfob.server.runtime import Runtime
 from keyfob.store import NonceSpend, SignInOutcome
 from keyfob.store.passkeys import PASSKEY, NewPasskey
-from keyfob.store.records import AuditEvent, PasskeyChallengeRecord, UserRecord
+from keyfob.store.records import PasskeyChallengeRecord, UserRecord
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
 
@@ -177,13 +176,8 @@ async def finish_sign_in(
 ) -> PasskeySignIn:
     """Verify an assertion against the stored passkey, spend its challenge, move the counter
     on and sign the user in (with a new session when ``open_session``). Failures are audited."""
-    try:
+    async with failures_audited(runtime, PASSKEY, ip=ip, client_id=client_id):
         return await _finish_sign_in(runtime, credential, open_session, ip, client_id)
-    except KeyfobError as error:
-        await record_event(
-            runtime, "sign_in_failed", ip=ip, client_id=client_id, method=PASSKEY, error=error.code
-        )
-        raise
 
 
 async def _finish_sign_in(
@@ -230,9 +224,7 @@ async def _finish_sign_in(
             refresh_token_hash=hash_refresh_token(refresh_token) if refresh_token else None,
             now=now,
             refresh_expires_at=now + timedelta(seconds=settings.refresh_token_ttl),
-            audit=AuditEvent(
-                at=now, event="sign_in", client_id=client_id, ip=ip, detail='{"method":"passkey"}'
-            ),
+            audit=sign_in_event(runtime, PASSKEY, ip=ip, client_id=client_id),
         )
     except SignCountRegression:
         current = await store.get_passkey(parsed.credential_id)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -12,6 +13,7 @@ from keyfob.core.secretbox import derive_key
 from keyfob.server.keyring import Keyring
 from keyfob.server.settings import Settings
 from keyfob.store import Store
+from keyfob.store.migrate import migrate
 
 
 def utc_now() -> datetime:
@@ -45,3 +47,28 @@ async def get_runtime(connection: HTTPConnection) -> Runtime:
     """
     runtime: Runtime = connection.app.state.runtime
     return runtime
+
+
+@asynccontextmanager
+async def open_runtime(
+    settings: Settings, *, run_migrations: bool = True, clock: Callable[[], datetime] = utc_now
+) -> AsyncIterator[Runtime]:
+    """The settings' secret key, database (migrated first unless told not to) and keyring in a
+    :class:`Runtime`; the store is closed on exit. The keys are not loaded yet."""
+    secret_key = settings.resolved_secret_key()
+    url = settings.resolved_database_url
+    if run_migrations:
+        await migrate(url)
+    store = Store.from_url(url)
+    try:
+        keyring = Keyring(
+            store,
+            algorithm=settings.token_algorithm,
+            secret_key=secret_key,
+            access_ttl=settings.access_token_ttl,
+        )
+        yield Runtime(
+            settings=settings, store=store, keyring=keyring, secret_key=secret_key, clock=clock
+        )
+    finally:
+        await store.close()

@@ -52,13 +52,19 @@ class NonceResponse(Body):
     fields: MessageFields
 
 
-class LoginRequest(Body):
-    """``POST /auth/login``: the signed message and the signature, as the wallet gave them."""
+class SignedMessage(Body):
+    """A wallet's signed sign-in message and signature, as the wallet gave them."""
 
     chain: Chain
     message: str = Field(min_length=1)
     signature: str = Field(min_length=1, max_length=1024)
     public_key: str | None = Field(default=None, max_length=256)
+
+
+class LoginRequest(SignedMessage):
+    """``POST /auth/login``: the signed message, and optionally the app session key it
+    authorises."""
+
     session_key: dict[str, Any] | None = None
 
 
@@ -117,13 +123,8 @@ class PasskeyVerifyRequest(Body):
     credential: dict[str, Any]
 
 
-class LinkWalletRequest(Body):
+class LinkWalletRequest(SignedMessage):
     """``POST /auth/methods/wallet``: a signed sign-in message, as for ``POST /auth/login``."""
-
-    chain: Chain
-    message: str = Field(min_length=1)
-    signature: str = Field(min_length=1, max_length=1024)
-    public_key: str | None = Field(default=None, max_length=256)
 
 
 class RefreshRequest(Body):

@@ -68,7 +68,7 @@ _USER_PASSKEYS = (
 )
 _USER_BY_NAME = select(_u.id).where(func.lower(_u.username) == func.lower(bindparam("name")))
 _GET_USER_ROW = select(users).where(_u.id == bindparam("uid"))
-_INSERT_USER = insert(users)
+_INSERT_USER = insert(users).returning(*users.c)
 _INSERT_PASSKEY = insert(passkeys)
 _BUMP_COUNT = (
     update(passkeys)
@@ -236,8 +236,7 @@ def _register(
             raise Conflict("This username is taken; choose another.")
         values = {"id": record.user_id, "created_at": now, "last_login": now, "disabled": False}
         values |= {"roles": join_words(record.roles), "username": record.username}
-        execute(conn, _INSERT_USER, values)
-        user_row = one(conn, _GET_USER_ROW, {"uid": record.user_id})
+        user_row = one(conn, _INSERT_USER, values)
     identity_values = {
         "id": str(uuid.uuid4()),
         "user_id": record.user_id,

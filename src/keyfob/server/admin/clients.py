@@ -10,7 +10,13 @@ from starlette.responses import Response
 
 from keyfob.core.redirects import DELIVERIES
 from keyfob.errors import InvalidRequest, UnknownClient
-from keyfob.server.admin.guard import admin_endpoint, admin_form, current_admin, form_text
+from keyfob.server.admin.guard import (
+    Admin,
+    admin_endpoint,
+    admin_form,
+    current_admin,
+    form_text,
+)
 from keyfob.server.admin.views import page, see_other
 from keyfob.server.clients import (
     check_client_fields,
@@ -68,6 +74,24 @@ def _form_values(form: FormData) -> dict[str, Any]:
     }
 
 
+async def _client_form(
+    request: Request,
+    admin: Admin,
+    values: dict[str, Any],
+    client: ClientRecord | None,
+    *,
+    error: InvalidRequest | None = None,
+) -> Response:
+    """The client form (new, or ``client``'s with its permitted users), 422 with ``error``."""
+    context: dict[str, Any] = {"values": values, "deliveries": DELIVERIES, "client": client}
+    if client is not None:
+        context["permitted"] = await admin.runtime.store.users_permitted(client.id)
+    if error is None:
+        return page(request, admin, "client_form.html", context)
+    context["error"] = error.message
+    return page(request, admin, "client_form.html", context, status=422)
+
+
 def _record_values(client: ClientRecord) -> dict[str, Any]:
     return {
         "name": client.name,
@@ -102,8 +126,7 @@ async def new_client(request: Request) -> Response:
         "authorized_client_lifetime_minutes": str(sso),
         "token_delivery": DELIVERIES[0],
     }
-    context = {"values": values, "deliveries": DELIVERIES, "client": None}
-    return page(request, admin, "client_form.html", context)
+    return await _client_form(request, admin, values, None)
 
 
 @admin_endpoint
@@ -113,13 +136,7 @@ async def add_client(request: Request) -> Response:
     try:
         client, secret = await create_client(admin.runtime, **_fields(form))
     except InvalidRequest as error:
-        context = {
-            "values": _form_values(form),
-            "deliveries": DELIVERIES,
-            "client": None,
-            "error": error.message,
-        }
-        return page(request, admin, "client_form.html", context, status=422)
+        return await _client_form(request, admin, _form_values(form), None, error=error)
     await admin.audit("client_created", client_id=client.id, name=client.name)
     return page(
         request, admin, "client_secret.html", {"client": client, "secret": secret, "new": True}
@@ -131,14 +148,7 @@ async def edit_client(request: Request) -> Response:
     """``GET /admin/clients/{client_id}``: the client's form, actions and permitted users."""
     admin = await current_admin(request)
     client = await get_client(admin.runtime, request.path_params["client_id"])
-    permitted = await admin.runtime.store.users_permitted(client.id)
-    context = {
-        "values": _record_values(client),
-        "deliveries": DELIVERIES,
-        "client": client,
-        "permitted": permitted,
-    }
-    return page(request, admin, "client_form.html", context)
+    return await _client_form(request, admin, _record_values(client), client)
 
 
 @admin_endpoint
@@ -153,14 +163,7 @@ async def update_client(request: Request) -> Response:
             if fields[key] is None:
                 raise InvalidRequest("Both lifetimes are required.")
     except InvalidRequest as error:
-        context = {
-            "values": _form_values(form),
-            "deliveries": DELIVERIES,
-            "client": client,
-            "permitted": await runtime.store.users_permitted(client.id),
-            "error": error.message,
-        }
-        return page(request, admin, "client_form.html", context, status=422)
+        return await _client_form(request, admin, _form_values(form), client, error=error)
     if await runtime.store.update_client(client.id, now=runtime.now(), **fields) is None:
         raise UnknownClient()
     await admin.audit("client_updated", client_id=client.id, name=fields["name"])

@@ -21,7 +21,7 @@ from starlette.responses import RedirectResponse, Response
 from keyfob.core.secretbox import derive_key
 from keyfob.errors import CsrfFailed, Forbidden, KeyfobError
 from keyfob.server.audit import client_ip, record_event
-from keyfob.server.pages import error_page
+from keyfob.server.pages import check_same_origin, error_page
 from keyfob.server.runtime import Runtime, get_runtime
 from keyfob.server.sso import current_sso
 from keyfob.store.records import UserRecord
@@ -86,26 +86,11 @@ async def current_admin(request: Request) -> Admin:
     return Admin(runtime=runtime, user=sso.user, csrf=csrf, ip=client_ip(request))
 
 
-def check_origin(request: Request, runtime: Runtime) -> None:
-    """Refuse a request sent by a page of another origin (when the browser says so).
-
-    Our pages have ``Referrer-Policy: no-referrer``, under which a browser sends
-    ``Origin: null`` with a form; then only ``Sec-Fetch-Site: same-origin`` vouches for it."""
-    origin = request.headers.get("origin")
-    site = request.headers.get("sec-fetch-site")
-    if site is not None and site not in ("same-origin", "none"):
-        raise CsrfFailed("This form was sent from another site.")
-    if origin is None or origin == runtime.settings.origin:
-        return
-    if origin == "null" and site == "same-origin":
-        return
-    raise CsrfFailed("This form was sent from another site.")
-
-
 async def admin_form(request: Request) -> tuple[Admin, FormData]:
     """The admin and the form of a POST, once its Origin and CSRF token are checked."""
     admin = await current_admin(request)
-    check_origin(request, admin.runtime)
+    refusal = CsrfFailed("This form was sent from another site.")
+    check_same_origin(request, admin.runtime.settings.origin, refusal)
     form = await request.form()
     sent = form.get("csrf")
     if not isinstance(sent, str) or not hmac.compare_digest(sent.encode(), admin.csrf.encode()):
