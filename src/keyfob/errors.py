@@ -202,6 +202,16 @@ class UnknownClient(NotFound):
     default_message = "There is no app with this client id."
 
 
+class LegacyFlowDisabled(NotFound):
+    """A seed flow kept for compatibility but turned off here (the seed 000 challenge JWT
+    unless ``KEYFOB_LEGACY_NIMIQ_CHALLENGE=true``)."""
+
+    code = "legacy_flow_disabled"
+    default_message = (
+        "This legacy sign-in flow is turned off on this server; sign a sign-in message instead."
+    )
+
+
 class PayloadTooLarge(KeyfobError):
     """The request body is over the limit."""
 

@@ -116,7 +116,14 @@ async def test_nimiq_sign_in_with_keyguard_signature(
     assert identity["publicKey"] == signed.public_key
 
 
-async def test_nimiq_challenge_flow_of_seed_000(server: Server, node_clients: NodeClients) -> None:
+async def test_nimiq_challenge_flow_of_seed_000(
+    make_server: Any, node_clients: NodeClients
+) -> None:
+    async with make_server(legacy_nimiq_challenge=True) as server:
+        await _seed_000_sign_in(server, node_clients)
+
+
+async def _seed_000_sign_in(server: Server, node_clients: NodeClients) -> None:
     challenge = (await server.post("/auth/challenge")).json()["challenge"]
     claims = jwt.decode(challenge, options={"verify_signature": False})
     assert {"iss", "aud", "jti", "iat", "exp"} <= claims.keys()
@@ -134,6 +141,30 @@ async def test_nimiq_challenge_flow_of_seed_000(server: Server, node_clients: No
     again = await login(server, body)
     assert again.status_code == 401
     assert again.json()["error"] == "invalid_nonce"
+
+
+async def test_seed_000_challenge_flow_is_off_by_default(
+    make_server: Any, server: Server, node_clients: NodeClients
+) -> None:
+    """The challenge names no domain (a phishing site could relay one): without
+    KEYFOB_LEGACY_NIMIQ_CHALLENGE=true neither the endpoint nor a login with a challenge works,
+    even one a server with the flow on issued under the same secret."""
+    off = await server.post("/auth/challenge")
+    assert off.status_code == 404, off.text
+    assert off.json()["error"] == "legacy_flow_disabled"
+    async with make_server(legacy_nimiq_challenge=True) as legacy:
+        challenge = (await legacy.post("/auth/challenge")).json()["challenge"]
+    signed = node_clients.nimiq_sign(NIMIQ_KEY, challenge)
+    body = {
+        "chain": "nimiq",
+        "message": challenge,
+        "signature": signed.signature,
+        "publicKey": signed.public_key,
+    }
+    refused = await login(server, body)
+    assert refused.status_code == 404, refused.text
+    assert refused.json()["error"] == "legacy_flow_disabled"
+    assert await server.runtime.store.count_users() == 0
 
 
 @pytest.mark.parametrize("encoding", ["base58", "hex"])

@@ -14,6 +14,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
+from keyfob.core.challenge import issue_challenge
+from keyfob.server.login import challenge_audience
 from tests.node_clients import NodeClients
 from tests.server.conftest import Server
 from tests.server.signin import bearer, signed_in
@@ -151,7 +153,14 @@ async def _wrong_kind(server: Server, clients: NodeClients, kind: str) -> str:
     if kind == "refresh token":
         return str(tokens["refreshToken"])
     if kind == "challenge":
-        return str((await server.post("/auth/challenge")).json()["challenge"])
+        # Minted as the (off by default) seed 000 endpoint would: never an access token either.
+        return issue_challenge(
+            key=server.runtime.challenge_key,
+            issuer=server.runtime.settings.issuer,
+            audience=challenge_audience(server.runtime),
+            now=server.clock(),
+            ttl=300,
+        ).token
     if kind == "tampered payload":
         header, _, signature = tokens["accessToken"].split(".")
         return f"{header}.{_b64({**claims, 'sub': 'someone-else'})}.{signature}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from keyfob.core.challenge import issue_challenge
+from keyfob.errors import LegacyFlowDisabled
 from keyfob.server.auth import RuntimeDep
 from keyfob.server.login import challenge_audience
 from keyfob.server.schemas import ChallengeResponse
@@ -14,7 +15,12 @@ router = APIRouter(tags=["wallet sign-in"])
 
 @router.post("/auth/challenge", response_model=ChallengeResponse, response_model_by_alias=True)
 async def challenge(runtime: RuntimeDep) -> ChallengeResponse:
-    """Issue a single-use HS256 challenge JWT; sign it as the message of a Nimiq login."""
+    """Issue a single-use HS256 challenge JWT; sign it as the message of a Nimiq login.
+
+    Off (404 ``legacy_flow_disabled``) unless ``KEYFOB_LEGACY_NIMIQ_CHALLENGE=true``: the
+    challenge names no domain, so a phishing site could relay one for its victim to sign."""
+    if not runtime.settings.legacy_nimiq_challenge:
+        raise LegacyFlowDisabled()
     issued = issue_challenge(
         key=runtime.challenge_key,
         issuer=runtime.settings.issuer,

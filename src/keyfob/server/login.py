@@ -17,7 +17,7 @@ from keyfob.core.session_keys import SessionPublicKey, parse_session_key, thumbp
 from keyfob.core.signin_message import VerifiedSignIn
 from keyfob.core.solana import verify_solana_sign_in
 from keyfob.core.tokens import hash_refresh_token, new_refresh_token
-from keyfob.errors import InvalidNonce, InvalidRequest, InvalidSessionKey
+from keyfob.errors import InvalidNonce, InvalidRequest, InvalidSessionKey, LegacyFlowDisabled
 from keyfob.server.audit import client_ip, failures_audited, sign_in_event
 from keyfob.server.auth import token_response
 from keyfob.server.runtime import Runtime, get_runtime
@@ -58,7 +58,11 @@ def is_challenge(body: LoginRequest) -> bool:
 async def challenge_spend(
     runtime: Runtime, body: LoginRequest
 ) -> tuple[VerifiedSignIn, NonceSpend]:
-    """Check the challenge JWT and the Keyguard signature over it; its ``jti`` is to be burnt."""
+    """Check the challenge JWT and the Keyguard signature over it; its ``jti`` is to be burnt.
+
+    Refused (``legacy_flow_disabled``) unless ``KEYFOB_LEGACY_NIMIQ_CHALLENGE=true``."""
+    if not runtime.settings.legacy_nimiq_challenge:
+        raise LegacyFlowDisabled()
     if body.public_key is None:
         raise InvalidRequest("A Nimiq sign-in needs the publicKey the Hub returned.")
     challenge = verify_challenge(

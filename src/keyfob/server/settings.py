@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     webauthn_user_verification: Literal["required", "preferred", "discouraged"] = "preferred"
     webauthn_attestation: Literal["none", "indirect", "direct"] = "none"
     webauthn_timeout: int = Field(default=300, ge=30, le=3600)
+    legacy_nimiq_challenge: bool = False
 
     @field_validator("ethereum_chain_ids", mode="before")
     @classmethod
