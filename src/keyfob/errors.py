@@ -179,6 +179,15 @@ class ClientNotPermitted(Forbidden):
     default_message = "Your account has not been given access to this app."
 
 
+class StateRequired(InvalidRequest):
+    """A hosted sign-in or registration request without a ``state`` for a client that
+    requires one (its defence against login CSRF)."""
+
+    code = "state_required"
+    status = 400
+    default_message = "This app requires a state in its sign-in requests."
+
+
 class RedirectUriMismatch(KeyfobError):
     """A redirect URI that is not, character for character, one the client registered."""
 

@@ -26,7 +26,13 @@ STRICT_CSP = (
 
 
 async def new_client(server: Server, **options: Any) -> tuple[ClientRecord, str]:
-    values: dict[str, Any] = {"name": "Demo <App>", "redirect_uris": [APP], "open_to_all": True}
+    # Registration on: a wallet new to keyfob signing in on the page makes an account.
+    values: dict[str, Any] = {
+        "name": "Demo <App>",
+        "redirect_uris": [APP],
+        "open_to_all": True,
+        "registration_enabled": True,
+    }
     values.update(options)
     return await create_client(server.runtime, **values)
 
@@ -119,7 +125,7 @@ async def test_login_page_escapes_and_carries_state(server: Server) -> None:
 
 
 async def test_registration_page_disabled_and_enabled(server: Server) -> None:
-    closed, _ = await new_client(server)
+    closed, _ = await new_client(server, registration_enabled=False)
     text = assert_page(await server.client.get(f"/auth/registration/{closed.id}"), 403)
     assert "does not let new accounts register" in text
     refused = await server.post(f"/auth/registration/{closed.id}/options", {"username": "ann"})
@@ -310,3 +316,74 @@ async def test_admin_wallet_sign_in_continues_to_admin(
     replay = await server.post("/admin/login/wallet", body)
     assert replay.status_code == 401
     assert replay.json()["error"] == "invalid_nonce"
+
+
+# --- a client that requires state (login CSRF) -----------------------------------------------
+
+
+@pytest.mark.parametrize("state", [None, ""])
+async def test_a_client_requiring_state_refuses_requests_without_one(
+    server: Server, node_clients: NodeClients, state: str | None
+) -> None:
+    """With require_state on, no state (or an empty one) gets an HTML page and no redirect,
+    on the login page (even with a live SSO session), the registration page and the JSON
+    endpoints; a state is let through. (Before: the page and the redirect were served.)"""
+    client, _ = await new_client(server, require_state=True)
+    params = {"redirectUri": APP, **({} if state is None else {"state": state})}
+    text = assert_page(await server.client.get(f"/auth/login/{client.id}", params=params), 400)
+    assert "requires a state" in text
+    registration = await server.client.get(f"/auth/registration/{client.id}", params=params)
+    assert "requires a state" in assert_page(registration, 400)
+    refused = await wallet_sign_in(server, node_clients, client.id, **params)
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["error"] == "state_required"
+    assert "set-cookie" not in refused.headers
+    signed = await wallet_sign_in(server, node_clients, client.id, redirectUri=APP, state="s1")
+    assert signed.status_code == 200, signed.text
+    back = await server.client.get(signed.json()["next"])
+    assert back.status_code == 303
+    assert "state=s1" in back.headers["location"]
+    live = await server.client.get(f"/auth/login/{client.id}", params=params)  # SSO is live
+    assert "location" not in live.headers
+    assert "requires a state" in assert_page(live, 400)
+
+
+async def test_state_stays_optional_by_default(server: Server) -> None:
+    client, _ = await new_client(server)
+    assert not client.require_state
+    assert_page(await server.client.get(f"/auth/login/{client.id}"), 200)
+
+
+# --- registration off: no new account on any path ------------------------------------------
+
+
+async def test_wallet_sign_in_makes_no_account_when_registration_is_off(
+    server: Server, node_clients: NodeClients
+) -> None:
+    """Before: an unknown wallet signing in on the login page of a client with registration
+    off got a new account. Now refused, no user row; a wallet with an account still signs in."""
+    client, _ = await new_client(server, registration_enabled=False)
+    refused = await wallet_sign_in(server, node_clients, client.id, redirectUri=APP)
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["error"] == "registration_disabled"
+    assert "set-cookie" not in refused.headers
+    assert await server.runtime.store.count_users() == 0
+    [failure] = await server.runtime.store.audit_events(client_id=client.id)
+    assert failure.event == "sign_in_failed"
+    # A wallet whose account was made elsewhere still signs in here.
+    await server.runtime.store.sign_in_identity(
+        kind="ethereum", address=eth_address(node_clients), public_key=None, now=server.clock()
+    )
+    signed = await wallet_sign_in(server, node_clients, client.id, redirectUri=APP)
+    assert signed.status_code == 200, signed.text
+    assert await server.runtime.store.count_users() == 1
+
+
+async def test_registration_off_closes_the_passkey_registration_endpoints(server: Server) -> None:
+    client, _ = await new_client(server, registration_enabled=False)
+    for path in ("options", "verify"):
+        body: dict[str, Any] = {"credential": {}} if path == "verify" else {}
+        refused = await server.post(f"/auth/registration/{client.id}/{path}", body)
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["error"] == "registration_disabled"
+    assert await server.runtime.store.count_users() == 0

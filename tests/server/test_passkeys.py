@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 from keyfob.core.encoding import b64url_decode, b64url_encode
 from keyfob.server.auth import verify_bearer
 from keyfob.store.records import PasskeyChallengeRecord
-from keyfob.store.schema import audit_events, identities, passkeys
+from keyfob.store.schema import audit_events, identities, passkey_challenges, passkeys
 from tests.paths import VECTORS
 from tests.server.conftest import Server, ServerFactory
 
@@ -188,29 +188,38 @@ async def test_bad_usernames_are_refused(make_server: ServerFactory, name: Any) 
 # --- sign-in options ------------------------------------------------------------------------
 
 
-async def test_sign_in_options_for_a_username_list_their_passkeys(
+async def test_sign_in_options_are_the_same_for_known_and_unknown_usernames(
     make_server: ServerFactory,
 ) -> None:
+    """No allowCredentials, no enumeration: the answers for a username with a passkey, one
+    nobody has and none are the same bytes but for the random challenge; the username is
+    kept with the challenge on the server. (Before: a known name listed its credential ids.)"""
     async with vector_server(make_server) as server:
         await issue(server, REG_CHALLENGE, "register", username="alice")
-        assert (await register_vector(server)).status_code == 200
-        response = await server.post("/auth/passkey/login/options", {"username": "ALICE"})
-        assert response.status_code == 200, response.text
-        options = response.json()
-        assert options["rpId"] == "localhost"
-        assert [c["id"] for c in options["allowCredentials"]] == [CREDENTIAL_ID]
-
-
-@pytest.mark.parametrize("body", [{}, {"username": "nobody"}])
-async def test_sign_in_options_without_a_known_user_are_usernameless(
-    make_server: ServerFactory, body: dict[str, Any]
-) -> None:
-    async with vector_server(make_server) as server:
-        await registered(server)
-        response = await server.post("/auth/passkey/login/options", body)
-        assert response.status_code == 200, response.text
-        options = response.json()
-        assert options["allowCredentials"] == []
+        user_id = (await register_vector(server)).json()["user"]["id"]
+        answers = []
+        for body in ({"username": "ALICE"}, {"username": "nobody"}, {}):
+            response = await server.post("/auth/passkey/login/options", body)
+            assert response.status_code == 200, response.text
+            challenge = response.json()["challenge"]
+            answers.append(response.content.replace(challenge.encode(), b"<challenge>"))
+            assert response.json()["allowCredentials"] == []
+            async with server.runtime.store.engine.connect() as conn:
+                row = (
+                    await conn.execute(
+                        select(passkey_challenges).where(
+                            passkey_challenges.c.challenge == challenge
+                        )
+                    )
+                ).one()
+            expected = {
+                "ALICE": (user_id, "ALICE"),
+                "nobody": (None, "nobody"),
+                None: (None, None),
+            }[body.get("username")]
+            assert (row.user_id, row.username) == expected
+        assert answers[0] == answers[1] == answers[2], answers
+        options = json.loads(answers[0])
         assert set(options) == {
             "challenge",
             "timeout",
@@ -228,6 +237,30 @@ async def test_options_pinned_to_a_user_refuse_another_users_passkey(
         await issue(server, AUTH_CHALLENGE, "login", user_id=str(uuid.uuid4()))
         response = await sign_in_vector(server, assertion_of(user_id))
         assert_error(response, 401, "invalid_credential")
+
+
+async def test_options_for_a_username_nobody_has_refuse_every_passkey(
+    make_server: ServerFactory,
+) -> None:
+    """The same options as for a real name, but no passkey can answer them."""
+    async with vector_server(make_server) as server:
+        user_id = (await registered(server))["user"]["id"]
+        await issue(server, AUTH_CHALLENGE, "login", username="nobody")
+        response = await sign_in_vector(server, assertion_of(user_id))
+        assert_error(response, 401, "invalid_credential")
+
+
+async def test_a_usernameless_assertion_needs_a_user_handle(make_server: ServerFactory) -> None:
+    """WebAuthn L3 §7.2 step 6: without a username the user handle must be there (before:
+    accepted without one); with a username it may be absent."""
+    async with vector_server(make_server) as server:
+        user_id = (await registered(server))["user"]["id"]
+        await issue(server, AUTH_CHALLENGE, "login")
+        response = await sign_in_vector(server, assertion_of(None))
+        assert_error(response, 401, "invalid_credential")
+        assert "user handle" in response.json()["message"]
+        response = await sign_in_vector(server, assertion_of(user_id))  # challenge not spent
+        assert response.status_code == 200, response.text
 
 
 # --- refusals -------------------------------------------------------------------------------

@@ -154,3 +154,21 @@ async def test_deleting_a_client_takes_its_permissions(full_store: Combined) -> 
     assert await full_store.users_permitted("id-1") == []
     await full_store.add_client(client_record("id-1"))  # a new client of that id starts empty
     assert await full_store.has_permission(alice.id, "id-1") is False
+
+
+async def test_require_state_round_trips_and_updates(full_store: Combined) -> None:
+    """The per-client "require state" switch (migration 0003) is stored, read and changed."""
+    strict = client_record("id-1", require_state=True)
+    lax = client_record("id-2", name="lax")
+    for record in (strict, lax):
+        await full_store.add_client(record)
+    assert (await full_store.get_client("id-1")) == strict
+    assert (await full_store.get_client("id-2")) == replace(lax, require_state=False)
+    relaxed = await full_store.update_client("id-1", now=LATER, require_state=False)
+    assert relaxed == replace(strict, require_state=False, updated_at=LATER)
+    untouched = await full_store.update_client("id-1", now=LATER, name="renamed")
+    assert untouched is not None
+    assert untouched.require_state is False
+    assert (await full_store.update_client("id-2", now=LATER, require_state=True)) == replace(
+        lax, require_state=True, updated_at=LATER
+    )

@@ -49,7 +49,7 @@ def differences(connection: Connection) -> list[Any]:
 
 
 async def test_upgrade_creates_every_table(empty_database_url: str) -> None:
-    assert HEAD == "0002"
+    assert HEAD == "0003"
     await migrate(empty_database_url)
     assert await run(empty_database_url, tables) == {*metadata.tables, VERSION_TABLE}
     assert await run(empty_database_url, version) == HEAD
@@ -118,3 +118,29 @@ async def test_foreign_keys_are_enforced(database_url: str) -> None:
         return "accepted"
 
     assert await run(database_url, orphan) == "IntegrityError"
+
+
+def _client_row_across_0003(connection: Connection) -> Any:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.downgrade(config, "0002")
+    connection.execute(
+        text(
+            "INSERT INTO clients (id, name, sealed_secret, redirect_uris, registration_enabled, "
+            "open_to_all, token_lifetime_minutes, authorized_client_lifetime_minutes, "
+            "token_delivery, created_at, updated_at) VALUES ('c', 'seed app', :secret, '[]', "
+            ":no, :no, 5, 1440, 'query', '2030-01-01 00:00:00', '2030-01-01 00:00:00')"
+        ),
+        {"secret": b"s", "no": False},
+    )
+    command.upgrade(config, "head")
+    connection.commit()
+    return connection.execute(text("SELECT require_state FROM clients WHERE id = 'c'")).scalar()
+
+
+async def test_0003_keeps_existing_clients_without_required_state(
+    empty_database_url: str,
+) -> None:
+    """A client from before 0003 keeps seed 003's behaviour (state optional)."""
+    await migrate(empty_database_url)
+    assert not await run(empty_database_url, _client_row_across_0003)

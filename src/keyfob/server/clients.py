@@ -9,7 +9,7 @@ from datetime import datetime
 from keyfob.core.client_tokens import issue_client_token, new_client_secret
 from keyfob.core.redirects import DELIVERIES, check_redirect_uri
 from keyfob.core.secretbox import seal, unseal
-from keyfob.errors import InvalidRequest, UnknownClient
+from keyfob.errors import InvalidRequest, StateRequired, UnknownClient
 from keyfob.server.runtime import Runtime
 from keyfob.store.records import ClientRecord, UserRecord
 
@@ -69,6 +69,7 @@ async def create_client(
     authorized_client_lifetime_minutes: int | None = None,
     token_delivery: str = DELIVERIES[0],
     client_id: str | None = None,
+    require_state: bool = False,
 ) -> tuple[ClientRecord, str]:
     """Register a client app; return it and its secret (shown once, stored sealed)."""
     name, uris = check_client_fields(
@@ -92,6 +93,7 @@ async def create_client(
         token_delivery=token_delivery,
         created_at=now,
         updated_at=now,
+        require_state=require_state,
     )
     await runtime.store.add_client(record)
     return record, secret
@@ -113,6 +115,15 @@ async def get_client(runtime: Runtime, client_id: str) -> ClientRecord:
     if client is None:
         raise UnknownClient()
     return client
+
+
+def check_state(client: ClientRecord, state: str | None) -> None:
+    """Refuse a hosted request without a non-empty ``state`` when the client requires one."""
+    if client.require_state and not state:
+        raise StateRequired(
+            f"{client.name} requires a state in its sign-in requests (its defence against login "
+            "CSRF) and this request has none; go back to the app and start again."
+        )
 
 
 async def may_use(runtime: Runtime, client: ClientRecord, user: UserRecord) -> bool:

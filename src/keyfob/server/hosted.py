@@ -19,7 +19,7 @@ from keyfob.errors import ClientNotPermitted, RegistrationDisabled
 from keyfob.server import hosted_admin
 from keyfob.server.audit import client_ip, record_event
 from keyfob.server.auth import RuntimeDep
-from keyfob.server.clients import get_client, may_use, mint_client_token
+from keyfob.server.clients import check_state, get_client, may_use, mint_client_token
 from keyfob.server.hosted_signin import (
     NO_STORE,
     OptionsPageRequest,
@@ -34,7 +34,7 @@ from keyfob.server.hosted_signin import (
 from keyfob.server.pages import mount_static, render, security_headers
 from keyfob.server.passkey_flow import begin_registration, begin_sign_in, finish_registration
 from keyfob.server.runtime import Runtime
-from keyfob.server.sso import current_sso, end_sso_session
+from keyfob.server.sso import current_sso, end_sso_session, passkey_amr
 from keyfob.store.records import ClientRecord, UserRecord
 
 router = APIRouter(tags=["hosted pages"], include_in_schema=False)
@@ -95,6 +95,7 @@ async def login_page(
     """The sign-in page of a client app, or straight back to it with a live SSO session."""
     client = await get_client(runtime, client_id)
     target = match_redirect_uri(redirect_uri, registered=client.redirect_uris)
+    check_state(client, state)
     sso = await current_sso(request, runtime)
     if sso is not None and sso.is_fresh_for(client, now=runtime.now()):
         return await _send_back(request, runtime, client, sso.user, target, state)
@@ -134,9 +135,10 @@ async def login_passkey(
     check_same_origin(request, runtime)
     client = await get_client(runtime, client_id)
     target = match_redirect_uri(body.redirect_uri, registered=client.redirect_uris)
-    user = await passkey_sign_in(request, runtime, body.credential, client_id=client.id)
+    check_state(client, body.state)
+    user, amr = await passkey_sign_in(request, runtime, body.credential, client_id=client.id)
     next_url = login_url(client.id, target, body.state)
-    return await continue_to(request, runtime, user, ("passkey",), next_url)
+    return await continue_to(request, runtime, user, amr, next_url)
 
 
 @router.post("/auth/login/{client_id}/wallet")
@@ -147,7 +149,10 @@ async def login_wallet(
     check_same_origin(request, runtime)
     client = await get_client(runtime, client_id)
     target = match_redirect_uri(body.redirect_uri, registered=client.redirect_uris)
-    user = await wallet_sign_in(request, runtime, body, client_id=client.id)
+    check_state(client, body.state)
+    user = await wallet_sign_in(
+        request, runtime, body, client_id=client.id, may_register=client.registration_enabled
+    )
     next_url = login_url(client.id, target, body.state)
     return await continue_to(request, runtime, user, (body.chain,), next_url)
 
@@ -174,6 +179,7 @@ async def registration_page(
     client = await _registration_client(runtime, client_id)
     if redirect_uri is not None:
         match_redirect_uri(redirect_uri, registered=client.redirect_uris)
+    check_state(client, state)
     base = f"/auth/registration/{quote(client.id, safe='')}"
     context = {
         "title": f"Create an account for {client.name}",
@@ -208,11 +214,13 @@ async def registration_verify(
     target = body.redirect_uri
     if target is not None:
         match_redirect_uri(target, registered=client.redirect_uris)
+    check_state(client, body.state)
     done = await finish_registration(
         runtime, body.credential, open_session=False, ip=client_ip(request)
     )
     next_url = login_url(client.id, target, body.state)
-    return await continue_to(request, runtime, done.outcome.user, ("passkey",), next_url)
+    amr = passkey_amr(user_verified=done.user_verified)
+    return await continue_to(request, runtime, done.outcome.user, amr, next_url)
 
 
 @router.get("/auth/logout/{client_id}")

@@ -27,6 +27,7 @@ from keyfob.server.hosted_signin import (
 )
 from keyfob.server.pages import render
 from keyfob.server.passkey_flow import begin_registration, begin_sign_in, finish_registration
+from keyfob.server.sso import passkey_amr
 
 router = APIRouter(tags=["admin sign-in"], include_in_schema=False)
 
@@ -54,17 +55,22 @@ async def admin_login_options(
 ) -> dict[str, Any]:
     """Passkey request options for the admin sign-in page."""
     check_same_origin(request, runtime)
-    return (await begin_sign_in(runtime, username=body.username)).options
+    return (
+        await begin_sign_in(runtime, username=body.username, user_verification="required")
+    ).options
 
 
 @router.post("/admin/login/passkey")
 async def admin_login_passkey(
     request: Request, body: PasskeyPageRequest, runtime: RuntimeDep
 ) -> Response:
-    """Sign in with a passkey, open the SSO session, continue to ``/admin``."""
+    """Sign in with a passkey that verified its user (whatever
+    ``KEYFOB_WEBAUTHN_USER_VERIFICATION`` says), open the SSO session, continue to ``/admin``."""
     check_same_origin(request, runtime)
-    user = await passkey_sign_in(request, runtime, body.credential, client_id=None)
-    return await continue_to(request, runtime, user, ("passkey",), ADMIN_HOME)
+    user, amr = await passkey_sign_in(
+        request, runtime, body.credential, client_id=None, require_user_verification=True
+    )
+    return await continue_to(request, runtime, user, amr, ADMIN_HOME)
 
 
 @router.post("/admin/login/wallet")
@@ -108,7 +114,11 @@ async def enroll_options(
             "This enrolment link is unknown, already used or expired; "
             "ask for a new one (keyfob admin create)."
         )
-    return (await begin_registration(runtime, username=body.username, roles=roles)).options
+    return (
+        await begin_registration(
+            runtime, username=body.username, roles=roles, user_verification="required"
+        )
+    ).options
 
 
 @router.post("/admin/enroll/verify")
@@ -118,6 +128,11 @@ async def enroll_verify(
     """Store the admin's passkey, open the SSO session, continue to ``/admin``."""
     check_same_origin(request, runtime)
     done = await finish_registration(
-        runtime, body.credential, open_session=False, ip=client_ip(request)
+        runtime,
+        body.credential,
+        open_session=False,
+        ip=client_ip(request),
+        require_user_verification=True,
     )
-    return await continue_to(request, runtime, done.outcome.user, ("passkey",), ADMIN_HOME)
+    amr = passkey_amr(user_verified=done.user_verified)
+    return await continue_to(request, runtime, done.outcome.user, amr, ADMIN_HOME)

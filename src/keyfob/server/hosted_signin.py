@@ -21,7 +21,7 @@ from keyfob.server.login import verify_signature
 from keyfob.server.passkey_flow import finish_sign_in
 from keyfob.server.runtime import Runtime
 from keyfob.server.schemas import Body, SignedMessage
-from keyfob.server.sso import current_sso, start_sso_session
+from keyfob.server.sso import current_sso, passkey_amr, start_sso_session
 from keyfob.store.records import UserRecord
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -66,19 +66,38 @@ def login_url(client_id: str, redirect_uri: str | None, state: str | None) -> st
 
 
 async def passkey_sign_in(
-    request: Request, runtime: Runtime, credential: dict[str, Any], *, client_id: str | None
-) -> UserRecord:
-    """Verify a passkey assertion (audited either way) without opening an API session."""
+    request: Request,
+    runtime: Runtime,
+    credential: dict[str, Any],
+    *,
+    client_id: str | None,
+    require_user_verification: bool = False,
+) -> tuple[UserRecord, tuple[str, ...]]:
+    """Verify a passkey assertion (audited either way) without opening an API session; return
+    the user and the SSO session's ``amr`` (with ``user`` when the authenticator verified
+    the user, which the admin panel requires)."""
     done = await finish_sign_in(
-        runtime, credential, open_session=False, ip=client_ip(request), client_id=client_id
+        runtime,
+        credential,
+        open_session=False,
+        ip=client_ip(request),
+        client_id=client_id,
+        require_user_verification=require_user_verification,
     )
-    return done.outcome.user
+    return done.outcome.user, passkey_amr(user_verified=done.user_verified)
 
 
 async def wallet_sign_in(
-    request: Request, runtime: Runtime, body: WalletPageRequest, *, client_id: str | None
+    request: Request,
+    runtime: Runtime,
+    body: WalletPageRequest,
+    *,
+    client_id: str | None,
+    may_register: bool = True,
 ) -> UserRecord:
-    """Verify a wallet's signed message and burn its nonce; failures are audited."""
+    """Verify a wallet's signed message and burn its nonce; failures are audited. An unknown
+    wallet makes a new account only if ``may_register`` (else :class:`RegistrationDisabled`,
+    nothing written)."""
     ip, now = client_ip(request), runtime.now()
     async with failures_audited(runtime, body.chain, ip=ip, client_id=client_id):
         verified = verify_signature(runtime, body)
@@ -92,6 +111,7 @@ async def wallet_sign_in(
             now=now,
             refresh_expires_at=now,
             audit=sign_in_event(runtime, verified.chain, ip=ip, client_id=client_id),
+            create_user=may_register,
         )
     return outcome.user
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from keyfob.core.passkeys import (
     PasskeyOptions,
+    UserVerification,
     authentication_options,
     check_sign_count,
     parse_credential,
@@ -48,6 +49,7 @@ class PasskeySignIn:
 
     outcome: SignInOutcome
     refresh_token: str | None
+    user_verified: bool = False  # the authenticator verified the user (UV flag)
 
 
 def user_handle(user_id: str) -> bytes:
@@ -70,6 +72,7 @@ async def begin_registration(
     username: str | None = None,
     user: UserRecord | None = None,
     roles: tuple[str, ...] = (),
+    user_verification: UserVerification | None = None,
 ) -> PasskeyOptions:
     """Creation options for a new account (``username`` optional) or, given the signed-in
     ``user``, for a passkey added to their account; the challenge is stored."""
@@ -92,7 +95,7 @@ async def begin_registration(
         user_name=name,
         user_display_name=name,
         exclude_credential_ids=exclude,
-        user_verification=settings.webauthn_user_verification,
+        user_verification=user_verification or settings.webauthn_user_verification,
         attestation=settings.webauthn_attestation,
         timeout_ms=settings.webauthn_timeout * 1000,
     )
@@ -100,21 +103,25 @@ async def begin_registration(
     return options
 
 
-async def begin_sign_in(runtime: Runtime, *, username: str | None = None) -> PasskeyOptions:
-    """Request options: for ``username``'s passkeys, or discoverable (usernameless) when None.
-
-    An unknown username gets usernameless options rather than an error, so the endpoint does
-    not tell who has an account."""
+async def begin_sign_in(
+    runtime: Runtime,
+    *,
+    username: str | None = None,
+    user_verification: UserVerification | None = None,
+) -> PasskeyOptions:
+    """Request options for a discoverable credential (never ``allowCredentials``), the same
+    for a known, an unknown and no username but for the random challenge: they tell nobody
+    who has an account nor leak credential ids before proof. A username only narrows, on the
+    server, whose passkey must answer (kept with the challenge). ``user_verification``
+    overrides ``KEYFOB_WEBAUTHN_USER_VERIFICATION`` (the admin sign-in requires it)."""
     settings, store = runtime.settings, runtime.store
     user_id = await store.user_id_by_username(username) if username else None
-    allow = [p.identity.address for p in await store.passkeys_of_user(user_id)] if user_id else []
     options = authentication_options(
         rp_id=settings.rp_id,
-        allow_credential_ids=allow,
-        user_verification=settings.webauthn_user_verification,
+        user_verification=user_verification or settings.webauthn_user_verification,
         timeout_ms=settings.webauthn_timeout * 1000,
     )
-    await _remember(runtime, options, "login", user_id, None, ())
+    await _remember(runtime, options, "login", user_id, username, ())
     return options
 
 
@@ -125,17 +132,20 @@ async def finish_registration(
     user: UserRecord | None = None,
     open_session: bool = True,
     ip: str | None = None,
+    require_user_verification: bool = False,
 ) -> PasskeySignIn:
     """Verify a registration response and store the passkey (creating the account unless
-    ``user`` is adding it to theirs); open a session when ``open_session``."""
+    ``user`` is adding it to theirs); open a session when ``open_session``. User verification
+    is required when the settings say so or ``require_user_verification``."""
     settings, now = runtime.settings, runtime.now()
+    required = require_user_verification or settings.webauthn_user_verification == "required"
     parsed = parse_credential(credential)
     registered = verify_passkey_registration(
         parsed.raw,
         expected_challenge=parsed.challenge,
         expected_rp_id=settings.rp_id,
         expected_origins=settings.passkey_origins,
-        require_user_verification=settings.webauthn_user_verification == "required",
+        require_user_verification=required,
     )
 
     def check(record: PasskeyChallengeRecord) -> None:
@@ -163,7 +173,9 @@ async def finish_registration(
     )
     event = "passkey_added" if user is not None else "passkey_registered"
     await record_event(runtime, event, user_id=outcome.user.id, ip=ip, method=PASSKEY)
-    return PasskeySignIn(outcome=outcome, refresh_token=refresh_token)
+    return PasskeySignIn(
+        outcome=outcome, refresh_token=refresh_token, user_verified=registered.user_verified
+    )
 
 
 async def finish_sign_in(
@@ -173,11 +185,16 @@ async def finish_sign_in(
     open_session: bool = True,
     ip: str | None = None,
     client_id: str | None = None,
+    require_user_verification: bool = False,
 ) -> PasskeySignIn:
     """Verify an assertion against the stored passkey, spend its challenge, move the counter
-    on and sign the user in (with a new session when ``open_session``). Failures are audited."""
+    on and sign the user in (with a new session when ``open_session``). Failures are audited.
+    User verification is required when the settings say so or ``require_user_verification``."""
+    required = require_user_verification or runtime.settings.webauthn_user_verification == (
+        "required"
+    )
     async with failures_audited(runtime, PASSKEY, ip=ip, client_id=client_id):
-        return await _finish_sign_in(runtime, credential, open_session, ip, client_id)
+        return await _finish_sign_in(runtime, credential, open_session, ip, client_id, required)
 
 
 async def _finish_sign_in(
@@ -186,6 +203,7 @@ async def _finish_sign_in(
     open_session: bool,
     ip: str | None,
     client_id: str | None,
+    require_user_verification: bool,
 ) -> PasskeySignIn:
     settings, store, now = runtime.settings, runtime.store, runtime.now()
     parsed = parse_credential(credential)
@@ -202,14 +220,20 @@ async def _finish_sign_in(
         expected_rp_id=settings.rp_id,
         expected_origins=settings.passkey_origins,
         credential_public_key=passkey.identity.public_key,
-        require_user_verification=settings.webauthn_user_verification == "required",
+        require_user_verification=require_user_verification,
     )
 
     def check(record: PasskeyChallengeRecord) -> None:
         if record.purpose != "login":
             raise InvalidChallenge("This challenge was not issued for signing in.")
-        if record.user_id is not None and record.user_id != owner:
+        named = record.user_id is not None or record.username is not None
+        if named and record.user_id != owner:  # a username no account has pins None
             raise InvalidCredential("This passkey belongs to another account.")
+        if record.user_id is None and parsed.user_handle is None:  # WebAuthn L3 §7.2 step 6
+            raise InvalidCredential(
+                "A sign-in without a username needs the passkey's user handle, and this "
+                "response carries none."
+            )
 
     refresh_token = new_refresh_token() if open_session else None
     try:
@@ -241,7 +265,9 @@ async def _finish_sign_in(
         )
         check_sign_count(stored=stored, received=verified.sign_count)  # raises, with figures
         raise
-    return PasskeySignIn(outcome=outcome, refresh_token=refresh_token)
+    return PasskeySignIn(
+        outcome=outcome, refresh_token=refresh_token, user_verified=verified.user_verified
+    )
 
 
 async def _remember(

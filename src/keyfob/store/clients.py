@@ -26,6 +26,7 @@ _EDITABLE = (
     "token_lifetime_minutes",
     "authorized_client_lifetime_minutes",
     "token_delivery",
+    "require_state",
 )
 
 
@@ -105,6 +106,7 @@ class ClientStore(StoreBase):
         token_lifetime_minutes: int | None = None,
         authorized_client_lifetime_minutes: int | None = None,
         token_delivery: str | None = None,
+        require_state: bool | None = None,
     ) -> ClientRecord | None:
         """Change the given fields (None: leave as is), stamp ``updated_at``; return the client
         as it is now, or None if there is no such client. :class:`InvalidRequest` if a value
@@ -117,6 +119,7 @@ class ClientStore(StoreBase):
             "token_lifetime_minutes": token_lifetime_minutes,
             "authorized_client_lifetime_minutes": authorized_client_lifetime_minutes,
             "token_delivery": token_delivery,
+            "require_state": require_state,
         }
         check_fits(clients, {key: value for key, value in changes.items() if value is not None})
         if not storable(client_id):

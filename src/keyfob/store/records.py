@@ -134,6 +134,7 @@ class ClientRecord:
     token_delivery: str  # "query" | "fragment" | "form_post"
     created_at: datetime
     updated_at: datetime
+    require_state: bool = False  # refuse hosted requests without a non-empty state
 
 
 @dataclass(frozen=True, slots=True)

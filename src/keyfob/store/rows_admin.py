@@ -59,6 +59,7 @@ def client_from(row: Mapping[Any, Any]) -> ClientRecord:
         token_delivery=row["token_delivery"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        require_state=bool(row["require_state"]),
     )
 
 

@@ -220,6 +220,8 @@ clients = Table(
     Column("token_lifetime_minutes", Integer(), nullable=False),
     Column("authorized_client_lifetime_minutes", Integer(), nullable=False),
     Column("token_delivery", String(16), nullable=False),  # "query" | "fragment" | "form_post"
+    # A hosted request without a non-empty state is refused (login CSRF); migration 0003.
+    Column("require_state", Boolean(), nullable=False, server_default=false()),
     _when("created_at"),
     _when("updated_at"),
 )

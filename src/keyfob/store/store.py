@@ -24,7 +24,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
-from keyfob.errors import Forbidden, InvalidCredential, InvalidNonce, KeyfobError
+from keyfob.errors import (
+    Forbidden,
+    InvalidCredential,
+    InvalidNonce,
+    KeyfobError,
+    RegistrationDisabled,
+)
 from keyfob.store.admin import AdminStore
 from keyfob.store.audit import AuditStore
 from keyfob.store.base import DialectStatements, every, execute, first, one, rowcount, scalar
@@ -238,6 +244,7 @@ class Store(SessionStore, PasskeyStore, ClientStore, SsoStore, AuditStore, Admin
         now: datetime,
         refresh_expires_at: datetime,
         audit: AuditEvent | None = None,
+        create_user: bool = True,
     ) -> SignInOutcome:
         """A whole sign-in in one transaction: spend the nonce, record the sign-in (as
         :meth:`sign_in_identity`), open a session with its first refresh token (none when
@@ -246,10 +253,13 @@ class Store(SessionStore, PasskeyStore, ClientStore, SsoStore, AuditStore, Admin
         Nothing is written unless all of it succeeds: an unknown, used or refused nonce raises
         :class:`InvalidNonce`, a disabled user :class:`Forbidden`, and either leaves the nonce
         as it was. Of concurrent sign-ins with one nonce exactly one wins. A passkey sign-in
-        (``spend.challenge``) never creates a user: its passkey must be registered.
+        (``spend.challenge``) never creates a user: its passkey must be registered. Neither
+        does any sign-in with ``create_user=False``: an unknown identity then raises
+        :class:`RegistrationDisabled` and nothing is written.
         """
         params = {"lookup_kind": kind, "lookup_address": address, "now": now, "pk": public_key}
         params["audit"] = audit
+        params["create_user"] = create_user
         session_args = {
             "amr": amr,
             "refresh_token_hash": refresh_token_hash,
@@ -369,6 +379,8 @@ def spend_nonce(conn: Connection, sql: DialectStatements, spend: NonceSpend, now
 def _first_sign_in(
     conn: Connection, sql: DialectStatements, params: dict[str, Any]
 ) -> tuple[UserRecord, IdentityRecord]:
+    if not params.get("create_user", True):  # sign_in_identity always may create
+        raise RegistrationDisabled()
     now = params["now"]
     user_values = {"id": str(uuid.uuid4()), "created_at": now, "last_login": now}
     user_values |= {"disabled": False, "roles": ""}

@@ -36,7 +36,11 @@ async def make_user(
 
 
 async def sso_session(
-    server: Server, user: UserRecord, *, signed_in: datetime | None = None
+    server: Server,
+    user: UserRecord,
+    *,
+    signed_in: datetime | None = None,
+    amr: tuple[str, ...] = ("ethereum",),
 ) -> str:
     """Open an SSO session for ``user`` (signed in at ``signed_in``); return its cookie value."""
     token = secrets.token_urlsafe(32)
@@ -45,7 +49,7 @@ async def sso_session(
         SsoSessionRecord(
             token_hash=hash_refresh_token(token),
             user_id=user.id,
-            amr=("ethereum",),
+            amr=amr,
             authenticated_at=at,
             expires_at=at + timedelta(days=30),
         )

@@ -57,6 +57,32 @@ async def test_a_stale_sign_in_must_sign_in_again(server: Server) -> None:
     assert (await server.client.get("/admin/clients")).status_code == 200
 
 
+async def test_a_passkey_session_without_user_verification_must_sign_in_again(
+    server: Server,
+) -> None:
+    """An admin who signed in on a client's page with a passkey that did not verify them
+    (UV flag off, fine under KEYFOB_WEBAUTHN_USER_VERIFICATION=preferred) cannot use that SSO
+    session for the panel: /admin/login, which requires UV, is the way in."""
+    admin = await make_user(server, "0x" + "23" * 20, ("admin",))
+    unverified = await sso_session(server, admin, amr=("passkey",))
+    server.client.cookies.set(PLAIN_COOKIE, unverified)
+    response = await server.client.get("/admin/clients")
+    assert (response.status_code, response.headers["location"]) == (303, "/admin/login")
+    verified = await sso_session(server, admin, amr=("passkey", "user"))
+    server.client.cookies.set(PLAIN_COOKIE, verified)
+    assert (await server.client.get("/admin/clients")).status_code == 200
+
+
+async def test_admin_passkey_options_require_user_verification(server: Server) -> None:
+    """The admin sign-in asks for UV even though the setting says "preferred"."""
+    assert server.runtime.settings.webauthn_user_verification == "preferred"
+    headers = {"origin": PUBLIC_URL}
+    admin = await server.post("/admin/login/passkey/options", {}, headers=headers)
+    assert admin.json()["userVerification"] == "required"
+    plain = await server.post("/auth/passkey/login/options", {})
+    assert plain.json()["userVerification"] == "preferred"
+
+
 async def test_a_disabled_admin_is_signed_out(server: Server) -> None:
     panel = await sign_in_panel(server)
     assert (await panel.get("/admin/clients")).status_code == 200

@@ -23,7 +23,8 @@ from keyfob.errors import CsrfFailed, Forbidden, KeyfobError
 from keyfob.server.audit import client_ip, record_event
 from keyfob.server.pages import check_same_origin, error_page
 from keyfob.server.runtime import Runtime, get_runtime
-from keyfob.server.sso import current_sso
+from keyfob.server.sso import USER_VERIFIED, current_sso
+from keyfob.store.passkeys import PASSKEY
 from keyfob.store.records import UserRecord
 
 ADMIN_ROLE = "admin"
@@ -79,6 +80,9 @@ async def current_admin(request: Request) -> Admin:
     if sso is None or sso.user.disabled:
         raise SignInRequired()
     if sso.session.authenticated_at < runtime.now() - MAX_SIGN_IN_AGE:
+        raise SignInRequired()
+    amr = sso.session.amr
+    if PASSKEY in amr and USER_VERIFIED not in amr:  # e.g. a client page's sign-in, UV off
         raise SignInRequired()
     if ADMIN_ROLE not in sso.user.roles:
         raise Forbidden("This page is for administrators; your account is not one.")
