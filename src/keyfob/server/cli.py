@@ -15,7 +15,7 @@ from keyfob.core.redirects import DELIVERIES
 from keyfob.errors import KeyfobError
 from keyfob.server.admin.enrollment import LINK_LIFETIME, create_enrollment_link
 from keyfob.server.audit import record_event
-from keyfob.server.clients import create_client
+from keyfob.server.clients import DELIVERY_NOTES, create_client
 from keyfob.server.keyring import rotate_signing_key
 from keyfob.server.runtime import open_runtime, utc_now
 from keyfob.server.settings import Settings
@@ -23,6 +23,10 @@ from keyfob.store import Store
 from keyfob.store.migrate import migrate
 
 T = TypeVar("T")
+QUERY_WARNING = (
+    "Warning: query delivery puts a bearer token in URLs (browser history, server and proxy "
+    "logs, Referer); form_post does not. query is the default only for seed 003 compatibility."
+)
 
 cli = typer.Typer(
     help="keyfob: passwordless sign-in with wallets and passkeys.", no_args_is_help=True
@@ -157,8 +161,19 @@ def add_client(
         bool, typer.Option("--open", help="Every user may sign in (else: only those permitted).")
     ] = False,
     token_delivery: Annotated[
-        str, typer.Option(help=f"How the token reaches the app: {', '.join(DELIVERIES)}.")
+        str,
+        typer.Option(
+            help="How the token reaches the app: "
+            + "; ".join(DELIVERY_NOTES[delivery] for delivery in DELIVERIES)
+            + "."
+        ),
     ] = DELIVERIES[0],
+    require_state: Annotated[
+        bool,
+        typer.Option(
+            help="Refuse sign-in requests without a state (the app's login-CSRF defence)."
+        ),
+    ] = False,
 ) -> None:
     """Register a client app; print its clientId and secretKey (the secret is shown once)."""
     settings = _settings()
@@ -172,6 +187,7 @@ def add_client(
                 registration_enabled=registration,
                 open_to_all=open_to_all,
                 token_delivery=token_delivery,
+                require_state=require_state,
             )
             await record_event(runtime, "admin.client_created", client_id=client.id, via="cli")
             return client.id, secret
@@ -180,20 +196,27 @@ def add_client(
     typer.echo(f"clientId: {client_id}")
     typer.echo(f"secretKey: {secret}")
     typer.echo("Copy the secret now: it is shown only once (rotate it in /admin if lost).")
+    if token_delivery == "query":
+        typer.echo(QUERY_WARNING)
 
 
 @clients_cli.command("list")
 def list_clients() -> None:
-    """Show the client apps: id, name, redirect URIs."""
+    """Show the client apps: id, name, token delivery, whether state is required, redirect URIs;
+    then a warning if any delivers its token in the query."""
     settings = _settings()
 
-    async def run() -> None:
+    async def run() -> bool:
         async with open_runtime(settings) as runtime:
-            for client in await runtime.store.list_clients():
-                uris = " ".join(client.redirect_uris) or "-"
-                typer.echo(f"{client.id}  {client.name}  {uris}")
+            clients = await runtime.store.list_clients()
+        for client in clients:
+            uris = " ".join(client.redirect_uris) or "-"
+            state = "state required" if client.require_state else "state optional"
+            typer.echo(f"{client.id}  {client.name}  {client.token_delivery}  {state}  {uris}")
+        return any(client.token_delivery == "query" for client in clients)
 
-    _run(run())
+    if _run(run()):
+        typer.echo(QUERY_WARNING)
 
 
 @admin_cli.command("create")

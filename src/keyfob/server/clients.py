@@ -14,6 +14,22 @@ from keyfob.server.runtime import Runtime
 from keyfob.store.records import ClientRecord, UserRecord
 
 _PURPOSE = "client-secret"
+# What each token delivery means for the token's exposure, said wherever a client is set up.
+# ``query`` is the default only because seed 003's apps expect it.
+DELIVERY_NOTES = {
+    "query": (
+        "query (seed 003's default): the token is in the redirect URL, so it lands in browser "
+        "history, server and proxy logs and Referer headers"
+    ),
+    "fragment": (
+        "fragment: the token is after # in the URL: never sent to servers, but kept in browser "
+        "history and readable by every script on the page"
+    ),
+    "form_post": (
+        "form_post (recommended): the token is POSTed in a form body, so no URL, history, log "
+        "or Referer carries it"
+    ),
+}
 TOKEN_LIFETIME_MINUTES = 5
 AUTHORIZED_CLIENT_LIFETIME_MINUTES = 1440
 _MAX_MINUTES = 366 * 24 * 60

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from keyfob.core.tokens import hash_refresh_token
 from keyfob.server.sso import PLAIN_COOKIE
 from tests.server.admin.panel import make_user, sign_in_panel, sso_session
 from tests.server.conftest import PUBLIC_URL, Server
@@ -160,3 +161,23 @@ async def test_a_browser_without_referrer_is_judged_by_sec_fetch_site(server: Se
     assert await server.runtime.store.list_clients() == []
     same = {"origin": "null", "sec-fetch-site": "same-origin"}
     assert (await panel.post("/admin/clients/new", NEW_CLIENT, headers=same)).status_code == 200
+
+
+async def test_sign_out_ends_the_sso_session_and_is_audited(server: Server) -> None:
+    """The panel's sign-out button: a CSRF-checked POST that deletes the SSO session."""
+    panel = await sign_in_panel(server)
+    page = await panel.get("/admin/clients")
+    assert 'action="/admin/sign-out"' in page.text
+    refused = await panel.post("/admin/sign-out", csrf="forged")
+    assert refused.status_code == 403
+    assert (await panel.get("/admin/clients")).status_code == 200  # still signed in
+    response = await panel.post("/admin/sign-out")
+    assert (response.status_code, response.headers["location"]) == (303, "/admin/login")
+    assert "keyfob_sso=" in response.headers["set-cookie"]  # cleared
+    token_hash = hash_refresh_token(panel.token)
+    assert await server.runtime.store.get_sso_session(token_hash, now=server.clock()) is None
+    server.client.cookies.set(PLAIN_COOKIE, panel.token)  # the old cookie is worthless now
+    again = await server.client.get("/admin/clients")
+    assert (again.status_code, again.headers["location"]) == (303, "/admin/login")
+    (event,) = await server.runtime.store.audit_events(event="admin.sign_out")
+    assert (event.actor_id, event.user_id) == (panel.admin.id, panel.admin.id)

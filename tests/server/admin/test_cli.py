@@ -79,6 +79,9 @@ def test_clients_add_prints_the_id_and_a_secret_that_is_stored_sealed(env: Path)
     assert listed.output.split() == [
         client_id,
         "Notes",
+        "fragment",
+        "state",
+        "optional",
         "https://notes.example/callback",
         "http://127.0.0.1:8080/cb",
     ]
@@ -95,6 +98,39 @@ def test_clients_add_open_and_defaults(env: Path) -> None:
     assert client.open_to_all
     assert not client.registration_enabled
     assert client.token_delivery == "query"
+    assert not client.require_state
+    # query stays the default for seed 003's apps, but the command says what it costs.
+    assert "bearer token in URLs" in result.output
+    assert "form_post does not" in result.output
+    listed = CliRunner().invoke(cli, ["clients", "list"])
+    assert "state optional" in listed.output
+    assert "bearer token in URLs (browser history, server and proxy logs, Referer)" in (
+        listed.output
+    )
+
+
+def test_clients_add_require_state_and_the_delivery_help(env: Path) -> None:
+    """``--require-state`` stores the switch; ``--help`` says what each delivery exposes."""
+    result = CliRunner().invoke(
+        cli,
+        [
+            "clients", "add", "--name", "Strict", "--redirect-uri", "https://s.example/cb",
+            "--require-state", "--token-delivery", "form_post",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "bearer token in URLs" not in result.output
+    client, _ = stored_client(fields(result.output)["clientId"])
+    assert client is not None
+    assert client.require_state
+    listed = CliRunner().invoke(cli, ["clients", "list"])
+    assert "form_post  state required" in listed.output
+    assert "Warning" not in listed.output
+    helped = CliRunner().invoke(cli, ["clients", "add", "--help"])
+    text = "".join(helped.output.replace("\u2502", "").split())  # rich's box, wrapped lines
+    assert "--require-state" in text
+    assert "serverandproxylogs" in text
+    assert "noURL,history,logorReferercarriesit" in text
 
 
 @pytest.mark.parametrize(

@@ -158,3 +158,29 @@ async def test_delete_asks_first_then_deletes(server: Server) -> None:
     assert (await panel.get(f"/admin/clients/{client_id}")).status_code == 404
     assert (await panel.post(f"/admin/clients/{client_id}/delete")).status_code == 404
     assert (await panel.post(f"/admin/clients/{client_id}/rotate")).status_code == 404
+
+
+async def test_the_form_sets_require_state_and_explains_each_delivery(server: Server) -> None:
+    """The require-state switch is created and edited from the form, which says plainly that
+    query delivery puts a bearer token in URLs and form_post does not."""
+    panel = await sign_in_panel(server)
+    empty = await panel.get("/admin/clients/new")
+    assert 'name="require_state"' in empty.text
+    assert "login CSRF" in empty.text
+    assert "query delivery puts a bearer token" in empty.text  # the default is query
+    assert "browser history, server and proxy logs and Referer headers" in empty.text
+    assert "no URL, history, log or Referer carries it" in empty.text
+    client_id, _ = await create(panel, require_state="on")
+    client = await server.runtime.store.get_client(client_id)
+    assert client is not None
+    assert client.require_state
+    edit = await panel.get(f"/admin/clients/{client_id}")
+    assert re.search(r'name="require_state"[^>]* checked', edit.text), edit.text
+    assert "query delivery puts a bearer token" not in edit.text  # form_post
+    saved = await panel.post(f"/admin/clients/{client_id}", {**FORM, "token_delivery": "query"})
+    assert saved.status_code == 303, saved.text
+    client = await server.runtime.store.get_client(client_id)
+    assert client is not None
+    assert not client.require_state  # unchecked box: off
+    assert client.token_delivery == "query"
+    assert "query delivery puts a bearer token" in (await panel.get(saved.headers["location"])).text

@@ -19,6 +19,7 @@ from keyfob.server.admin.guard import (
 )
 from keyfob.server.admin.views import page, see_other
 from keyfob.server.clients import (
+    DELIVERY_NOTES,
     check_client_fields,
     check_lifetime,
     create_client,
@@ -58,6 +59,7 @@ def _fields(form: FormData) -> dict[str, Any]:
             form, "authorized_client_lifetime_minutes", "The sign-in session lifetime"
         ),
         "token_delivery": form_text(form, "token_delivery"),
+        "require_state": form_text(form, "require_state") == "on",
     }
 
 
@@ -71,6 +73,7 @@ def _form_values(form: FormData) -> dict[str, Any]:
         "token_lifetime_minutes": form_text(form, "token_lifetime_minutes"),
         "authorized_client_lifetime_minutes": form_text(form, "authorized_client_lifetime_minutes"),
         "token_delivery": form_text(form, "token_delivery"),
+        "require_state": form_text(form, "require_state") == "on",
     }
 
 
@@ -83,7 +86,12 @@ async def _client_form(
     error: InvalidRequest | None = None,
 ) -> Response:
     """The client form (new, or ``client``'s with its permitted users), 422 with ``error``."""
-    context: dict[str, Any] = {"values": values, "deliveries": DELIVERIES, "client": client}
+    context: dict[str, Any] = {
+        "values": values,
+        "deliveries": DELIVERIES,
+        "delivery_notes": DELIVERY_NOTES,
+        "client": client,
+    }
     if client is not None:
         context["permitted"] = await admin.runtime.store.users_permitted(client.id)
     if error is None:
@@ -101,6 +109,7 @@ def _record_values(client: ClientRecord) -> dict[str, Any]:
         "token_lifetime_minutes": str(client.token_lifetime_minutes),
         "authorized_client_lifetime_minutes": str(client.authorized_client_lifetime_minutes),
         "token_delivery": client.token_delivery,
+        "require_state": client.require_state,
     }
 
 
@@ -125,6 +134,7 @@ async def new_client(request: Request) -> Response:
         "token_lifetime_minutes": str(token),
         "authorized_client_lifetime_minutes": str(sso),
         "token_delivery": DELIVERIES[0],
+        "require_state": False,
     }
     return await _client_form(request, admin, values, None)
 

@@ -7,8 +7,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from keyfob.server.admin import audit_log, clients, users
-from keyfob.server.admin.guard import admin_endpoint, current_admin
+from keyfob.server.admin.guard import LOGIN_PATH, admin_endpoint, admin_form, current_admin
 from keyfob.server.admin.views import see_other
+from keyfob.server.sso import end_sso_session
 
 
 @admin_endpoint
@@ -18,9 +19,20 @@ async def home(request: Request) -> Response:
     return see_other("/admin/clients")
 
 
+@admin_endpoint
+async def sign_out(request: Request) -> Response:
+    """``POST /admin/sign-out`` (CSRF-checked): end the admin's SSO session, audited."""
+    admin, _ = await admin_form(request)
+    response = see_other(LOGIN_PATH)
+    await end_sso_session(request, admin.runtime, response)
+    await admin.audit("sign_out", user_id=admin.user.id)
+    return response
+
+
 GET, POST = ["GET"], ["POST"]
 ROUTES = (
     ("/admin", home, GET),
+    ("/admin/sign-out", sign_out, POST),
     ("/admin/clients", clients.list_clients, GET),
     ("/admin/clients/new", clients.new_client, GET),
     ("/admin/clients/new", clients.add_client, POST),
