@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from keyfob.core.redirects import DELIVERIES
 from keyfob.errors import KeyfobError
+from keyfob.server.access_log import log_config
 from keyfob.server.admin.enrollment import LINK_LIFETIME, create_enrollment_link
 from keyfob.server.audit import record_event
 from keyfob.server.clients import DELIVERY_NOTES, create_client
@@ -93,6 +94,7 @@ def serve(
         port=port,
         workers=workers,
         log_level=settings.log_level.lower(),
+        log_config=log_config(),  # query secrets (enrolment tokens, state) redacted
         proxy_headers=False,
     )
 
