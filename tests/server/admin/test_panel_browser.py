@@ -83,3 +83,70 @@ def test_admin_enrols_creates_a_client_and_grants_a_user(
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "admin-clients.png"), full_page=True)
     assert not [text for text in refused if "Content Security Policy" in text], refused
+
+
+NO_AUTOFILL = "PublicKeyCredential.isConditionalMediationAvailable = async () => false;"
+# In the page: a sign-in challenge from the JSON API, answered without user verification (the
+# script asks for none, as an attacker's would), the assertion posted to the admin sign-in.
+UNVERIFIED_ADMIN_SIGN_IN = """async () => {
+  const kf = window.keyfob;
+  const json = await kf.postJSON("/auth/passkey/login/options", {});
+  json.userVerification = "discouraged";
+  const credential = await navigator.credentials.get({ publicKey: kf.requestOptions(json) });
+  const response = await fetch("/admin/login/passkey", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ credential: kf.credentialJSON(credential) }),
+  });
+  return { status: response.status, body: await response.json() };
+}"""
+
+
+def test_admin_signs_out_and_a_passkey_without_user_verification_is_refused(
+    live_keyfob: Callable[..., LiveKeyfob],
+    passkey_page: Callable[..., VirtualPasskeyPage],
+) -> None:
+    """The sign-out button ends the session (audited); the admin sign-in then refuses the
+    same passkey's assertion without user verification (UV flag off), although
+    KEYFOB_WEBAUTHN_USER_VERIFICATION is "preferred" (before: accepted); with UV it signs in."""
+    live = live_keyfob()
+    assert live.settings.webauthn_user_verification == "preferred"
+    store = live.runtime.store
+    link, _ = live.call(create_enrollment_link, store, public_url=live.url, now=live.runtime.now())
+    passkey = passkey_page()
+    page = passkey.page
+    page.add_init_script(NO_AUTOFILL)
+    page.goto(link)
+    page.get_by_label("Username").fill("root")
+    page.get_by_role("button", name="Register admin passkey").click()
+    page.wait_for_url(f"{live.url}/admin/clients")
+
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(f"{live.url}/admin/login")
+    (signed_out,) = live.call(store.audit_events, event="admin.sign_out")
+    page.goto(f"{live.url}/admin/clients")
+    page.wait_for_url(f"{live.url}/admin/login")  # the session is gone
+
+    # The script asks for no user verification, so the authenticator answers without it.
+    answer = page.evaluate(UNVERIFIED_ADMIN_SIGN_IN)
+    assert answer["status"] == 401, answer
+    assert answer["body"]["error"] == "invalid_credential"
+    assert "user verification is required" in answer["body"]["message"].lower(), answer
+    (refused,) = live.call(store.audit_events, event="sign_in_failed")
+    assert refused.detail is not None
+    assert "invalid_credential" in refused.detail
+    page.goto(f"{live.url}/admin/clients")
+    page.wait_for_url(f"{live.url}/admin/login")
+
+    # The page itself asks for verification: an authenticator failing it gets nowhere.
+    ids = {"authenticatorId": passkey.authenticator_id}
+    passkey.cdp.send("WebAuthn.setUserVerified", {**ids, "isUserVerified": False})
+    page.get_by_role("button", name="Sign in with a passkey").click()
+    page.wait_for_selector("#status.error")
+    assert page.url == f"{live.url}/admin/login"
+
+    passkey.cdp.send("WebAuthn.setUserVerified", {**ids, "isUserVerified": True})
+    page.reload()
+    page.get_by_role("button", name="Sign in with a passkey").click()
+    page.wait_for_url(f"{live.url}/admin/clients")
+    assert signed_out.actor_id == signed_out.user_id
