@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 from sqlalchemy import update
 
-from keyfob.errors import Forbidden, InvalidNonce, KeyfobError
+from keyfob.errors import Forbidden, InvalidNonce, KeyfobError, RegistrationDisabled
 from keyfob.store import NonceRecord, NonceSpend, SignInOutcome, Store
 from keyfob.store.records import AuditEvent
 from keyfob.store.schema import users
@@ -129,3 +129,41 @@ async def test_concurrent_sign_ins_with_one_nonce_have_one_winner(
 
     results = Counter(await asyncio.gather(*(attempt(i) for i in range(CONCURRENCY))))
     assert results == {"ok": 1, "invalid_nonce": CONCURRENCY - 1}
+
+
+async def test_create_user_false_refuses_an_unknown_identity_and_writes_nothing(
+    store: Store,
+) -> None:
+    """A client with registration off: an unknown wallet is refused, no user, no session, no
+    audit row, and its nonce is left as it was; a known identity still signs in."""
+    await _add_nonce(store)
+    with pytest.raises(RegistrationDisabled):
+        await store.complete_sign_in(
+            spend=NonceSpend(nonce="n-1"),
+            kind="ethereum",
+            address="0xA11CE",
+            public_key=None,
+            amr=("ethereum",),
+            refresh_token_hash="rt-1",
+            now=NOW,
+            refresh_expires_at=NOW + DAY,
+            audit=AuditEvent(at=NOW, event="sign_in"),
+            create_user=False,
+        )
+    assert await store.count_users() == 0
+    assert await store.audit_events() == []
+    known = await _complete(store, NonceSpend(nonce="n-1"))  # the nonce was not spent
+    await _add_nonce(store, "n-2")
+    again = await store.complete_sign_in(
+        spend=NonceSpend(nonce="n-2"),
+        kind="ethereum",
+        address="0xA11CE",
+        public_key=None,
+        amr=("ethereum",),
+        refresh_token_hash=None,
+        now=NOW,
+        refresh_expires_at=NOW,
+        create_user=False,
+    )
+    assert again.user.id == known.user.id
+    assert await store.count_users() == 1
