@@ -348,6 +348,19 @@ async def test_a_client_requiring_state_refuses_requests_without_one(
     assert "requires a state" in assert_page(live, 400)
 
 
+async def test_logout_of_a_client_requiring_state_ends_on_a_signed_out_page(
+    server: Server, node_clients: NodeClients
+) -> None:
+    """Its login page without a state is an error page, so logout shows "signed out" instead."""
+    client, _ = await new_client(server, require_state=True)
+    await follow_sign_in(server, node_clients, client, state="s")
+    out = await server.client.get(f"/auth/logout/{client.id}")
+    assert "You are signed out" in assert_page(out, 200)
+    assert 'keyfob_sso=""' in out.headers["set-cookie"]
+    back = await server.client.get(f"/auth/logout/{client.id}", params={"redirect": APP})
+    assert (back.status_code, back.headers["location"]) == (303, APP)
+
+
 async def test_state_stays_optional_by_default(server: Server) -> None:
     client, _ = await new_client(server)
     assert not client.require_state

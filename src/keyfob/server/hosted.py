@@ -231,10 +231,18 @@ async def logout(
     redirect: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> Response:
     """End the SSO session; go to ``redirect`` if the client registered it exactly, else to
-    the client's login page."""
+    the client's login page (a "signed out" page for a client that requires a state, whose
+    login page without one is an error)."""
     client = await get_client(runtime, client_id)
-    target = redirect if redirect in client.redirect_uris else login_url(client.id, None, None)
-    response = RedirectResponse(target, status_code=303, headers=NO_STORE)
+    response: Response
+    if redirect in client.redirect_uris:
+        response = RedirectResponse(redirect, status_code=303, headers=NO_STORE)
+    elif client.require_state:
+        message = f"You are signed out. Go back to {client.name} to sign in again."
+        response = render(request, "message.html", {"title": "Signed out", "message": message})
+    else:
+        target = login_url(client.id, None, None)
+        response = RedirectResponse(target, status_code=303, headers=NO_STORE)
     sso = await current_sso(request, runtime)
     await end_sso_session(request, runtime, response)
     if sso is not None:
