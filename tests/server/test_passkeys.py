@@ -250,6 +250,27 @@ async def test_options_for_a_username_nobody_has_refuse_every_passkey(
         assert_error(response, 401, "invalid_credential")
 
 
+@pytest.mark.parametrize("name", ["alice\n", "a\x00b", "-x", "sp ace"])
+async def test_options_for_a_name_no_account_can_have_are_the_same_and_pin_nobody(
+    make_server: ServerFactory, name: str
+) -> None:
+    """Never looked up (a NUL byte would upset PostgreSQL), and kept as a name nobody has."""
+    async with vector_server(make_server) as server:
+        await issue(server, REG_CHALLENGE, "register", username="alice")
+        assert (await register_vector(server)).status_code == 200
+        response = await server.post("/auth/passkey/login/options", {"username": name})
+        assert response.status_code == 200, response.text
+        assert response.json()["allowCredentials"] == []
+        challenge = response.json()["challenge"]
+        async with server.runtime.store.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(passkey_challenges).where(passkey_challenges.c.challenge == challenge)
+                )
+            ).one()
+        assert (row.user_id, row.username) == (None, "-")
+
+
 async def test_a_usernameless_assertion_needs_a_user_handle(make_server: ServerFactory) -> None:
     """WebAuthn L3 §7.2 step 6: without a username the user handle must be there (before:
     accepted without one); with a username it may be absent."""

@@ -41,6 +41,7 @@ from keyfob.store.passkeys import PASSKEY, NewPasskey
 from keyfob.store.records import PasskeyChallengeRecord, UserRecord
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
+NO_SUCH_NAME = "-"  # no username matches USERNAME's first character rule
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,13 +116,17 @@ async def begin_sign_in(
     server, whose passkey must answer (kept with the challenge). ``user_verification``
     overrides ``KEYFOB_WEBAUTHN_USER_VERIFICATION`` (the admin sign-in requires it)."""
     settings, store = runtime.settings, runtime.store
-    user_id = await store.user_id_by_username(username) if username else None
+    valid = username is not None and USERNAME.fullmatch(username) is not None
+    user_id = await store.user_id_by_username(username) if username and valid else None
+    # Kept with the challenge; a name no account can have (bad characters) is kept as "-",
+    # which pins nobody either.
+    pinned = username if valid else (None if username is None else NO_SUCH_NAME)
     options = authentication_options(
         rp_id=settings.rp_id,
         user_verification=user_verification or settings.webauthn_user_verification,
         timeout_ms=settings.webauthn_timeout * 1000,
     )
-    await _remember(runtime, options, "login", user_id, username, ())
+    await _remember(runtime, options, "login", user_id, pinned, ())
     return options
 
 
