@@ -241,6 +241,11 @@ def test_bad_trusted_proxies_are_one_clear_line(
     assert "'nginx' is not an IP address" in lines[0]
 
 
+def test_forwarded_header_setting() -> None:
+    assert settings_of(forwarded_header="Forwarded").proxies.header == "forwarded"
+    assert settings_of(forwarded_header="X-Forwarded-For").proxies.header == "x-forwarded-for"
+
+
 def test_bad_forwarded_header_setting_is_refused() -> None:
     with pytest.raises(ValidationError, match="forwarded_header"):
         settings_of(forwarded_header="x-real-ip")
