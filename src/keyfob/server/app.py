@@ -77,7 +77,9 @@ def create_app(
     admin_routes.install(app)
     if fast_path:
         app.add_middleware(FastPath, runtime=lambda: app.state.runtime)
-    app.add_middleware(RateLimitMiddleware, per_minute=settings.rate_limit)
+    app.add_middleware(
+        RateLimitMiddleware, per_minute=settings.rate_limit, proxies=settings.proxies
+    )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     return app
 

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from starlette.requests import HTTPConnection
 
 from keyfob.errors import KeyfobError
+from keyfob.server.client_address import client_address
 from keyfob.server.runtime import Runtime
 from keyfob.store.records import AuditEvent
 
@@ -26,8 +27,10 @@ def audit_detail(**detail: object) -> str:
 
 
 def client_ip(connection: HTTPConnection) -> str | None:
-    """The peer address of a request (behind a proxy, uvicorn's --proxy-headers sets it)."""
-    return connection.client.host if connection.client else None
+    """The client's address: the socket peer, or behind ``KEYFOB_TRUSTED_PROXIES`` the client
+    their forwarding header names; the same answer the rate limiter counts under."""
+    runtime: Runtime = connection.app.state.runtime
+    return client_address(connection.scope, runtime.settings.proxies)
 
 
 async def record_event(

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ValidationError
 
 from keyfob.errors import KeyfobError
+from keyfob.server.client_address import client_address
 from keyfob.server.errors import describe_validation
 from keyfob.server.login import sign_in
 from keyfob.server.middleware import ASGIApp, Receive, Scope, Send, send_json, send_json_error
@@ -78,12 +79,12 @@ class FastPath:
         body = await _read_body(receive)
         try:
             request = route.model.model_validate_json(body)
+            runtime = self.runtime()
             if route.with_ip:
-                client = scope.get("client")
-                ip = client[0] if client else None
-                result = await route.handler(self.runtime(), request, ip)
+                ip = client_address(scope, runtime.settings.proxies)
+                result = await route.handler(runtime, request, ip)
             else:
-                result = await route.handler(self.runtime(), request)
+                result = await route.handler(runtime, request)
         except ValidationError as exc:
             await send_json_error(send, 422, "invalid_request", describe_validation(exc.errors()))
         except KeyfobError as exc:

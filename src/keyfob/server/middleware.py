@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from limits import RateLimitItemPerMinute
+from limits.aio.strategies import FixedWindowRateLimiter
+from limits.storage import storage_from_string
+
+from keyfob.server.client_address import TrustedProxies, client_address, rate_limit_key
 from keyfob.server.errors import error_headers
+from keyfob.server.rate_limit import LIMITED_ROUTES, MEMORY_STORAGE, LimitedRoutes
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+NO_PROXIES = TrustedProxies()
 
 
 async def send_json(
@@ -83,38 +92,47 @@ class BodyLimitMiddleware:
 
 
 class RateLimitMiddleware:
-    """At most ``per_minute`` POSTs per client address to ``/auth/`` in a fixed one-minute window.
+    """At most ``per_minute`` requests a minute per client address (an IPv6 client's /64) to
+    the routes ``routes`` lists, answered 429 with ``Retry-After`` past that.
 
-    In-process and approximate by design: it blunts brute force against one server; a proxy or
-    Redis-backed limiter is the tool for a fleet.
+    The client address is :func:`~keyfob.server.client_address.client_address` (behind
+    ``proxies``), the one the audit log records. Counting is the ``limits`` library's fixed
+    window in ``storage``, a ``limits`` storage URI: this process's memory by default, where
+    each counter expires with its window; a shared storage (``async+redis://...``) makes the
+    limit hold across a fleet.
     """
 
-    def __init__(self, app: ASGIApp, *, per_minute: int, max_clients: int = 100_000) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        per_minute: int,
+        proxies: TrustedProxies = NO_PROXIES,
+        routes: LimitedRoutes = LIMITED_ROUTES,
+        storage: str = MEMORY_STORAGE,
+    ) -> None:
         self.app = app
-        self.per_minute = per_minute
-        self.max_clients = max_clients
-        self._window = 0
-        self._counts: dict[str, int] = {}
+        self.proxies = proxies
+        self.routes = routes
+        self.item = RateLimitItemPerMinute(per_minute) if per_minute > 0 else None
+        self.limiter = FixedWindowRateLimiter(storage_from_string(storage))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        item = self.item
         if (
-            self.per_minute <= 0
+            item is None
             or scope["type"] != "http"
-            or scope["method"] != "POST"
-            or not scope["path"].startswith("/auth/")
+            or not self.routes.matches(scope["method"], scope["path"])
         ):
             await self.app(scope, receive, send)
             return
-        window = int(time.monotonic() // 60)
-        if window != self._window or len(self._counts) > self.max_clients:
-            self._window, self._counts = window, {}
-        client = scope.get("client")
-        key = client[0] if client else "-"
-        count = self._counts.get(key, 0) + 1
-        self._counts[key] = count
-        if count > self.per_minute:
-            await send_json_error(
-                send, 429, "rate_limited", "Too many requests; wait a minute and try again."
-            )
+        key = rate_limit_key(client_address(scope, self.proxies))
+        if await self.limiter.hit(item, key):
+            await self.app(scope, receive, send)
             return
-        await self.app(scope, receive, send)
+        reset_at = (await self.limiter.get_window_stats(item, key)).reset_time
+        retry_after = max(1, math.ceil(reset_at - time.time()))
+        body = json.dumps(
+            {"error": "rate_limited", "message": "Too many requests; wait a minute and try again."}
+        ).encode()
+        await send_json(send, 429, body, {"Retry-After": str(retry_after)})

@@ -13,6 +13,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from keyfob.errors import ConfigurationError
+from keyfob.server.client_address import ForwardedHeader, TrustedProxies, parse_networks
 
 log = logging.getLogger("keyfob")
 
@@ -41,6 +42,8 @@ class Settings(BaseSettings):
     token_audience: str | None = None
     statement: str = "Sign in with your key. This request will not trigger a transaction."
     rate_limit: int = Field(default=300, ge=0)
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()
+    forwarded_header: ForwardedHeader = "x-forwarded-for"
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     log_level: str = "info"
     webauthn_rp_id: str | None = None
@@ -81,6 +84,23 @@ class Settings(BaseSettings):
                 )
         return value
 
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("forwarded_header", mode="before")
+    @classmethod
+    def _lower_header(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(str(network) for network in parse_networks(value))
+
     @field_validator("public_url")
     @classmethod
     def _check_public_url(cls, value: str) -> str:
@@ -114,6 +134,11 @@ class Settings(BaseSettings):
     def audience(self) -> str:
         """The ``aud`` of access tokens (``KEYFOB_TOKEN_AUDIENCE``, else the public URL)."""
         return self.token_audience or self.public_url
+
+    @cached_property
+    def proxies(self) -> TrustedProxies:
+        """Whose forwarding header is believed for the client address (nobody's by default)."""
+        return TrustedProxies(parse_networks(self.trusted_proxies), self.forwarded_header)
 
     @cached_property
     def rp_id(self) -> str:
