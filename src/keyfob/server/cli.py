@@ -97,7 +97,12 @@ def serve(
 def migrate_command() -> None:
     """Apply the database migrations and exit."""
     settings = _settings()
-    _run(migrate(settings.resolved_database_url))
+
+    async def run() -> None:
+        async with open_runtime(settings):  # migrates, then upgrades the sealed blobs once
+            pass
+
+    _run(run())
     typer.echo("Database is up to date.")
 
 
