@@ -143,7 +143,7 @@ _RETIRE = update(signing_keys).where(signing_keys.c.retired_at.is_(None)).values
 _RETIRE_EXCEPT = _RETIRE.where(signing_keys.c.kid != bindparam("keep"))
 _RESEAL_KEY = (
     update(signing_keys)
-    .where(signing_keys.c.kid == bindparam("kid"))
+    .where(signing_keys.c.kid == bindparam("key_id"))
     .where(signing_keys.c.sealed_private_key == bindparam("old", type_=LargeBinary()))
     .values(sealed_private_key=bindparam("new", type_=LargeBinary()))
 )
@@ -305,7 +305,7 @@ class Store(SessionStore, PasskeyStore, ClientStore, SsoStore, AuditStore, Admin
     async def reseal_signing_key(self, kid: str, old: bytes, new: bytes) -> bool:
         """Replace the key's sealed private part ``old`` by ``new`` (the same key, sealed anew);
         False if the row is gone or no longer holds ``old``."""
-        params = {"kid": kid, "old": old, "new": new}
+        params = {"key_id": kid, "old": old, "new": new}
         return await self._run.write_one(rowcount, _RESEAL_KEY, params) == 1
 
     async def retire_signing_keys(self, *, now: datetime, except_kid: str | None = None) -> int:
