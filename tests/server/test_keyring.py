@@ -6,12 +6,14 @@ import asyncio
 import base64
 import json
 import secrets
+import time
 from typing import Any
 
 import jwt
 import pytest
 
-from keyfob.server.keyring import UNKNOWN_KID_COOLDOWN, rotate_signing_key
+from keyfob.server.housekeeping import housekeeping
+from keyfob.server.keyring import RELOAD_INTERVAL, UNKNOWN_KID_COOLDOWN, rotate_signing_key
 from keyfob.store import SigningKeyRecord
 from tests.node_clients import NodeClients
 from tests.server.conftest import SECRET, Server
@@ -124,3 +126,27 @@ async def test_unknown_kids_cause_one_shared_reload_per_cooldown(
     me = await server.client.get("/auth/me", headers=bearer(rotated))
     assert me.status_code == 200, me.text
     assert reads == 2
+
+
+async def test_a_running_server_reloads_its_keys_on_its_own(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before, a rotation reached a running server only through a JWKS fetch or an unknown kid
+    (never with HS256, whose JWKS is empty and whose apps cannot sign)."""
+    runtime = server.runtime
+    clock = _Monotonic()
+    runtime.keyring.monotonic = clock
+    clock.now = time.monotonic() + RELOAD_INTERVAL + 1  # the keys loaded at start are stale
+    new_key = await rotate_signing_key(runtime.store, "EdDSA", SECRET, now=runtime.now())
+    reloaded = asyncio.Event()
+    real_load = runtime.keyring.load
+
+    async def load(**kwargs: Any) -> Any:
+        keys = await real_load(**kwargs)
+        reloaded.set()
+        return keys
+
+    monkeypatch.setattr(runtime.keyring, "load", load)
+    async with housekeeping(runtime, key_interval=0.01):
+        await asyncio.wait_for(reloaded.wait(), timeout=10)
+    assert runtime.keyring.current.current.kid == new_key.kid
