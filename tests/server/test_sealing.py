@@ -18,7 +18,6 @@ from keyfob.core.secretbox import SealedDataError, derive_key, is_legacy
 from keyfob.errors import ConfigurationError
 from keyfob.server.clients import client_secret, create_client, get_client, mint_client_token
 from keyfob.server.keyring import rotate_signing_key
-from keyfob.server.sealing import SEALED_FORMAT_SETTING
 from keyfob.store import SigningKeyRecord, Store
 from keyfob.store.records import ClientRecord
 from tests.node_clients import NodeClients
@@ -70,7 +69,7 @@ async def test_swapped_signing_keys_do_not_load(server: Server) -> None:
         await runtime.keyring.load(now=runtime.now())
 
 
-async def test_a_database_sealed_the_old_way_is_upgraded_once_at_start(
+async def test_a_database_sealed_the_old_way_is_upgraded_at_start(
     make_server: Any, node_clients: NodeClients, store: Store
 ) -> None:
     now = datetime.now(UTC)
@@ -125,18 +124,19 @@ async def test_a_database_sealed_the_old_way_is_upgraded_once_at_start(
             assert claims.user_id == "user-1"
             assert not is_legacy(client.sealed_secret)
         assert not is_legacy((await runtime.store.signing_keys())[0].sealed_private_key)
-        assert (await runtime.store.admin_settings())[SEALED_FORMAT_SETTING] == "2"
         assert a.updated_at == b.updated_at == now  # the upgrade is no secret change
 
         # ...and now that they are bound, moving one to the other row fails.
         await runtime.store.set_client_secret(a.id, b.sealed_secret, now=runtime.now())
-        with pytest.raises(SealedDataError):
+        with pytest.raises(SealedDataError, match="another row"):
             client_secret(runtime, await get_client(runtime, a.id))
 
-        # A format-1 blob put in after the upgrade is not upgraded by a later start: refused.
-        await runtime.store.set_client_secret(
-            b.id, _format_1(b"c" * 43, "client-secret"), now=runtime.now()
-        )
-    async with make_server() as server:
-        with pytest.raises(SealedDataError, match="format 1"):
-            client_secret(server.runtime, await get_client(server.runtime, "old-b"))
+
+async def test_format_1_is_read_by_the_upgrade_alone(server: Server) -> None:
+    """A format-1 blob a running server meets (none is written any more) is refused, not read."""
+    runtime = server.runtime
+    client, _ = await create_client(runtime, name="App", redirect_uris=["https://a.example/cb"])
+    legacy = _format_1(b"c" * 43, "client-secret")
+    await runtime.store.set_client_secret(client.id, legacy, now=runtime.now())
+    with pytest.raises(SealedDataError, match="format 1"):
+        client_secret(runtime, await get_client(runtime, client.id))

@@ -91,8 +91,8 @@ def _split(sealed: bytes, version: bytes, purpose: str, row: str) -> tuple[bytes
     if sealed[:1] != version:
         if sealed[:1] == _LEGACY_VERSION:
             raise SealedDataError(
-                f"The sealed {purpose} of {row!r} is in the old format 1; run `keyfob migrate` "
-                "once to upgrade it."
+                f"The sealed {purpose} of {row!r} is in the old format 1, not bound to its row; "
+                "`keyfob migrate` upgrades it."
             )
         raise SealedDataError(f"The sealed {purpose} of {row!r} is not in keyfob's sealed format.")
     return bytes(sealed[1 : 1 + _NONCE_SIZE]), bytes(sealed[1 + _NONCE_SIZE :])
