@@ -74,6 +74,16 @@ def test_format_2_is_aes_gcm_with_purpose_nul_row_as_associated_data() -> None:
     assert plain == b"the secret"
 
 
+def test_unseal_reads_a_format_2_blob_built_by_hand() -> None:
+    nonce = bytes(range(12))
+    key = _hkdf_sha256(SECRET.encode(), b"keyfob:signing-key")
+    blob = b"\x02" + nonce + AESGCM(key).encrypt(nonce, b"der", b"signing-key\0kid-9")
+    assert unseal(SECRET, blob, purpose="signing-key", row="kid-9") == b"der"
+    # The same ciphertext framed as format 1 (purpose-only AD) does not pass the upgrade.
+    with pytest.raises(SealedDataError):
+        upgrade(SECRET, b"\x01" + blob[1:], purpose="signing-key", row="kid-9")
+
+
 def test_each_seal_uses_a_fresh_nonce() -> None:
     first, second = (seal(SECRET, b"same", purpose="p", row="r") for _ in range(2))
     assert first != second
