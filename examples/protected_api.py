@@ -12,7 +12,9 @@ Settings (environment): ``KEYFOB_URL`` (default http://localhost:8000, keyfob's 
 URL) is where keyfob answers;
 ``KEYFOB_ISSUER`` and ``KEYFOB_AUDIENCE`` must equal keyfob's ``iss`` and ``aud`` (its
 KEYFOB_PUBLIC_URL and KEYFOB_TOKEN_AUDIENCE; both default to ``KEYFOB_URL``). If keyfob signs with
-HS256, set ``KEYFOB_SECRET_KEY`` to the same secret and the JWKS is not used.
+HS256, set ``KEYFOB_TOKEN_SECRET`` to the secret ``keyfob keys rotate`` printed (several,
+comma-separated, while a rotation is under way) and the JWKS is not used. Never give an app
+keyfob's ``KEYFOB_SECRET_KEY``: it is not a token key, and it unseals keyfob's database.
 """
 
 from __future__ import annotations
@@ -31,14 +33,14 @@ from keyfob.integrations.fastapi import KeyfobBearer, install_error_handler
 KEYFOB_URL = os.environ.get("KEYFOB_URL", "http://localhost:8000").rstrip("/")
 ISSUER = os.environ.get("KEYFOB_ISSUER", KEYFOB_URL)
 AUDIENCE = os.environ.get("KEYFOB_AUDIENCE", ISSUER)
-SECRET = os.environ.get("KEYFOB_SECRET_KEY")
+SECRETS = [s for s in os.environ.get("KEYFOB_TOKEN_SECRET", "").split(",") if s]
 
 denylist = RemoteDenylist(f"{KEYFOB_URL}/auth/denylist", refresh_interval=5.0)
 verifier = TokenVerifier(
     issuer=ISSUER,
     audience=AUDIENCE,
-    jwks_url=None if SECRET else f"{KEYFOB_URL}/.well-known/jwks.json",
-    secret=SECRET,
+    jwks_url=None if SECRETS else f"{KEYFOB_URL}/.well-known/jwks.json",
+    secret=SECRETS or None,
     denylist=denylist,
     leeway=5,
 )

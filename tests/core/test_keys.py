@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 import jwt
@@ -9,9 +11,12 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
+from keyfob.core.encoding import b64url_decode, b64url_encode
 from keyfob.core.keys import (
     SigningKey,
     generate_signing_key,
+    hs256_kid,
+    hs256_secret,
     hs256_signing_key,
     jwk_thumbprint,
     load_signing_key,
@@ -128,13 +133,32 @@ def test_load_refuses_p384() -> None:
         load_signing_key("ES256", "kid", der)
 
 
-def test_hs256_key_is_the_secret_itself() -> None:
+def test_hs256_key_is_the_secret_text_and_its_kid_the_oct_thumbprint() -> None:
     key = hs256_signing_key(SECRET)
-    assert key.kid == "hs256"
+    # RFC 7638 thumbprint of {"k": b64url(secret), "kty": "oct"}, written out here.
+    canonical = json.dumps(
+        {"k": b64url_encode(SECRET.encode()), "kty": "oct"}, separators=(",", ":")
+    )
+    assert key.kid == b64url_encode(hashlib.sha256(canonical.encode()).digest())
+    assert key.kid == hs256_kid(SECRET) != hs256_kid(SECRET + "x")
     assert key.alg == "HS256"
+    assert hs256_secret(key) == SECRET
     # An app verifies what this key signs with nothing but the secret text.
     token = jwt.encode({"sub": "x"}, key.private_key, algorithm="HS256")  # type: ignore[arg-type]
     assert jwt.decode(token, SECRET, algorithms=["HS256"]) == {"sub": "x"}
+
+
+def test_generated_hs256_keys_are_random_256_bit_secrets_that_reload() -> None:
+    first, second = generate_signing_key("HS256"), generate_signing_key("HS256")
+    assert first.kid != second.kid
+    secret = hs256_secret(first)
+    assert len(secret) == 43  # 32 random bytes, base64url
+    assert len(b64url_decode(secret)) == 32
+    assert load_signing_key("HS256", first.kid, private_key_bytes(first)) == first
+    with pytest.raises(ConfigurationError):
+        load_signing_key("HS256", second.kid, private_key_bytes(first))
+    with pytest.raises(ConfigurationError):
+        load_signing_key("HS256", first.kid, b"\xff" * 40)
 
 
 @pytest.mark.parametrize(
@@ -142,8 +166,7 @@ def test_hs256_key_is_the_secret_itself() -> None:
     [
         pytest.param(lambda: hs256_signing_key("short"), id="hs256-short-secret"),
         pytest.param(lambda: public_jwk(hs256_signing_key(SECRET)), id="hs256-never-published"),
-        pytest.param(lambda: private_key_bytes(hs256_signing_key(SECRET)), id="hs256-no-der"),
-        pytest.param(lambda: generate_signing_key("HS256"), id="generate-hs256"),
+        pytest.param(lambda: hs256_secret(generate_signing_key("EdDSA")), id="eddsa-no-secret"),
         pytest.param(
             lambda: generate_signing_key("RS256"),  # type: ignore[arg-type]
             id="generate-rs256",

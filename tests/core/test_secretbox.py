@@ -6,8 +6,17 @@ import hashlib
 import hmac
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from keyfob.core.secretbox import derive_key, seal, unseal
+from keyfob.core.secretbox import (
+    FORMAT,
+    SealedDataError,
+    derive_key,
+    is_legacy,
+    seal,
+    unseal,
+    upgrade,
+)
 from keyfob.errors import ConfigurationError
 
 SECRET = "a-test-secret-that-is-long-enough-0123456789"
@@ -51,12 +60,32 @@ def test_derive_key_refuses_empty_inputs(secret: str, purpose: str) -> None:
 
 @pytest.mark.parametrize("plaintext", [b"", b"x", bytes(range(256)) * 10])
 def test_seal_unseal_round_trip(plaintext: bytes) -> None:
-    sealed = seal(SECRET, plaintext, purpose="signing-key")
-    assert unseal(SECRET, sealed, purpose="signing-key") == plaintext
+    sealed = seal(SECRET, plaintext, purpose="signing-key", row="kid-1")
+    assert unseal(SECRET, sealed, purpose="signing-key", row="kid-1") == plaintext
+
+
+def test_format_2_is_aes_gcm_with_purpose_nul_row_as_associated_data() -> None:
+    # Decrypted here with nothing but AES-GCM, the HKDF reference and the documented layout.
+    sealed = seal(SECRET, b"the secret", purpose="client-secret", row="client-7")
+    assert sealed[0] == FORMAT == 2
+    assert len(sealed) == 1 + 12 + len(b"the secret") + 16
+    key = _hkdf_sha256(SECRET.encode(), b"keyfob:client-secret")
+    plain = AESGCM(key).decrypt(sealed[1:13], sealed[13:], b"client-secret\0client-7")
+    assert plain == b"the secret"
+
+
+def test_unseal_reads_a_format_2_blob_built_by_hand() -> None:
+    nonce = bytes(range(12))
+    key = _hkdf_sha256(SECRET.encode(), b"keyfob:signing-key")
+    blob = b"\x02" + nonce + AESGCM(key).encrypt(nonce, b"der", b"signing-key\0kid-9")
+    assert unseal(SECRET, blob, purpose="signing-key", row="kid-9") == b"der"
+    # The same ciphertext framed as format 1 (purpose-only AD) does not pass the upgrade.
+    with pytest.raises(SealedDataError):
+        upgrade(SECRET, b"\x01" + blob[1:], purpose="signing-key", row="kid-9")
 
 
 def test_each_seal_uses_a_fresh_nonce() -> None:
-    first, second = (seal(SECRET, b"same", purpose="p") for _ in range(2))
+    first, second = (seal(SECRET, b"same", purpose="p", row="r") for _ in range(2))
     assert first != second
     assert first[1:13] != second[1:13]
 
@@ -65,24 +94,73 @@ def _flip(data: bytes, index: int) -> bytes:
     return data[:index] + bytes([data[index] ^ 1]) + data[index + 1 :]
 
 
-SEALED = seal(SECRET, b"private key bytes", purpose="signing-key")
+SEALED = seal(SECRET, b"private key bytes", purpose="signing-key", row="kid-1")
+
+
+def _legacy_seal(plaintext: bytes, purpose: str) -> bytes:
+    """Format 1 as keyfob wrote it before rows were bound: the purpose alone is the AD."""
+    nonce = bytes(range(12))
+    key = _hkdf_sha256(SECRET.encode(), b"keyfob:" + purpose.encode())
+    return b"\x01" + nonce + AESGCM(key).encrypt(nonce, plaintext, purpose.encode())
+
+
+LEGACY = _legacy_seal(b"private key bytes", "signing-key")
+
+
+@pytest.mark.parametrize(
+    ("secret", "sealed", "purpose", "row"),
+    [
+        pytest.param(SECRET, _flip(SEALED, 5), "signing-key", "kid-1", id="nonce-flipped"),
+        pytest.param(SECRET, _flip(SEALED, 20), "signing-key", "kid-1", id="ciphertext-flipped"),
+        pytest.param(
+            SECRET, _flip(SEALED, len(SEALED) - 1), "signing-key", "kid-1", id="tag-flipped"
+        ),
+        pytest.param(SECRET, SEALED[:-1], "signing-key", "kid-1", id="truncated"),
+        pytest.param(SECRET, SEALED[:20], "signing-key", "kid-1", id="too-short"),
+        pytest.param(SECRET, b"", "signing-key", "kid-1", id="empty"),
+        pytest.param(SECRET, b"\x03" + SEALED[1:], "signing-key", "kid-1", id="unknown-version"),
+        pytest.param(SECRET, SEALED, "other-purpose", "kid-1", id="wrong-purpose"),
+        pytest.param(SECRET, SEALED, "signing-key", "kid-2", id="wrong-row"),
+        pytest.param(SECRET, SEALED, "signing-key", "kid-", id="row-prefix"),
+        pytest.param(SECRET + "!", SEALED, "signing-key", "kid-1", id="wrong-secret"),
+        pytest.param(SECRET, LEGACY, "signing-key", "kid-1", id="format-1-not-upgraded"),
+    ],
+)
+def test_unseal_refuses_tampering(secret: str, sealed: bytes, purpose: str, row: str) -> None:
+    with pytest.raises(SealedDataError) as info:
+        unseal(secret, sealed, purpose=purpose, row=row)
+    assert isinstance(info.value, ConfigurationError)
+    assert info.value.message.endswith(".")
+    assert repr(row) in info.value.message
+
+
+def test_format_1_upgrades_to_a_blob_bound_to_its_row() -> None:
+    assert is_legacy(LEGACY)
+    assert not is_legacy(SEALED)
+    upgraded = upgrade(SECRET, LEGACY, purpose="signing-key", row="kid-1")
+    assert not is_legacy(upgraded)
+    assert unseal(SECRET, upgraded, purpose="signing-key", row="kid-1") == b"private key bytes"
+    with pytest.raises(SealedDataError):  # moved to another row after the upgrade
+        unseal(SECRET, upgraded, purpose="signing-key", row="kid-2")
 
 
 @pytest.mark.parametrize(
     ("secret", "sealed", "purpose"),
     [
-        pytest.param(SECRET, _flip(SEALED, 5), "signing-key", id="nonce-flipped"),
-        pytest.param(SECRET, _flip(SEALED, 20), "signing-key", id="ciphertext-flipped"),
-        pytest.param(SECRET, _flip(SEALED, len(SEALED) - 1), "signing-key", id="tag-flipped"),
-        pytest.param(SECRET, SEALED[:-1], "signing-key", id="truncated"),
-        pytest.param(SECRET, SEALED[:20], "signing-key", id="too-short"),
-        pytest.param(SECRET, b"", "signing-key", id="empty"),
-        pytest.param(SECRET, b"\x02" + SEALED[1:], "signing-key", id="unknown-version"),
-        pytest.param(SECRET, SEALED, "other-purpose", id="wrong-purpose"),
-        pytest.param(SECRET + "!", SEALED, "signing-key", id="wrong-secret"),
+        pytest.param(SECRET + "!", LEGACY, "signing-key", id="wrong-secret"),
+        pytest.param(SECRET, LEGACY, "client-secret", id="wrong-purpose"),
+        pytest.param(SECRET, _flip(LEGACY, 20), "signing-key", id="altered"),
+        pytest.param(SECRET, SEALED, "signing-key", id="already-format-2"),
     ],
 )
-def test_unseal_refuses_tampering(secret: str, sealed: bytes, purpose: str) -> None:
-    with pytest.raises(ConfigurationError) as info:
-        unseal(secret, sealed, purpose=purpose)
-    assert info.value.message.endswith(".")
+def test_upgrade_refuses_what_is_not_a_good_format_1_blob(
+    secret: str, sealed: bytes, purpose: str
+) -> None:
+    with pytest.raises(SealedDataError):
+        upgrade(secret, sealed, purpose=purpose, row="kid-1")
+
+
+@pytest.mark.parametrize(("purpose", "row"), [("p\0q", "r"), ("", "r"), ("p", "")])
+def test_seal_refuses_ambiguous_associated_data(purpose: str, row: str) -> None:
+    with pytest.raises(ConfigurationError):
+        seal(SECRET, b"x", purpose=purpose, row=row)

@@ -58,7 +58,7 @@ def live_keyfob(tmp_path: Path) -> Iterator[str]:
 def example(live_keyfob: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
     """examples/protected_api.py, configured for the live keyfob."""
     monkeypatch.setenv("KEYFOB_URL", live_keyfob)
-    monkeypatch.delenv("KEYFOB_SECRET_KEY", raising=False)
+    monkeypatch.delenv("KEYFOB_TOKEN_SECRET", raising=False)
     monkeypatch.syspath_prepend(str(ROOT / "examples"))
     sys.modules.pop("protected_api", None)
     module = importlib.import_module("protected_api")

@@ -14,7 +14,13 @@ from typing import Any
 import anyio
 import pytest
 
-from keyfob.core.keys import SigningKey, generate_signing_key, hs256_signing_key, public_jwk
+from keyfob.core.keys import (
+    SigningKey,
+    generate_signing_key,
+    hs256_secret,
+    hs256_signing_key,
+    public_jwk,
+)
 from keyfob.core.tokens import AccessTokenClaims, issue_access_token
 from keyfob.errors import ConfigurationError, InvalidToken, TokenRevoked
 from keyfob.integrations.denylist import StaticDenylist
@@ -232,6 +238,18 @@ async def test_secret_mode_verifies_hs256() -> None:
     with pytest.raises(InvalidToken, match="key we do not know"):
         await verifier.verify(issue(generate_signing_key("EdDSA")))
     assert verifier.fetch_count == 0
+
+
+async def test_secret_mode_takes_several_secrets_during_a_rotation() -> None:
+    old, new = generate_signing_key("HS256"), generate_signing_key("HS256")
+    both = TokenVerifier(issuer=ISS, audience=AUD, secret=[hs256_secret(new), hs256_secret(old)])
+    assert (await both.verify(issue(old))).subject == "user-1"
+    assert (await both.verify(issue(new))).subject == "user-1"
+    only_new = TokenVerifier(issuer=ISS, audience=AUD, secret=[hs256_secret(new)])
+    with pytest.raises(InvalidToken, match="key we do not know"):
+        await only_new.verify(issue(old))
+    with pytest.raises(ConfigurationError):
+        TokenVerifier(issuer=ISS, audience=AUD, secret=[])
 
 
 async def test_cached_tokens_still_expire_and_can_be_revoked(stub: KeyfobStub) -> None:

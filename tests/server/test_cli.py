@@ -38,11 +38,22 @@ def test_keys_rotate_then_list(env: Path) -> None:
     assert (env / "secret.key").exists()  # generated on first use
 
 
-def test_hs256_rotation_explains_itself(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_hs256_rotate_prints_the_secret_once_and_serve_without_one_says_so(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("KEYFOB_TOKEN_ALGORITHM", "HS256")
-    result = CliRunner().invoke(cli, ["keys", "rotate"])
-    assert result.exit_code == 1
-    assert "KEYFOB_SECRET_KEY" in result.output
+    runner = CliRunner()
+    refused = runner.invoke(cli, ["serve"])
+    assert refused.exit_code == 2
+    assert "run `keyfob keys rotate` once" in refused.output
+    assert "Traceback" not in refused.output
+    rotated = runner.invoke(cli, ["keys", "rotate"])
+    assert rotated.exit_code == 0, rotated.output
+    secret = rotated.stdout.split("secret: ", 1)[1].split()[0]
+    assert len(secret) == 43
+    assert rotated.output.count(secret) == 1
+    assert secret not in runner.invoke(cli, ["keys", "list"]).output
+    assert secret not in (env / "secret.key").read_text()
 
 
 def test_short_secret_key_is_refused(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:

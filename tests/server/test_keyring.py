@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import json
+import secrets
+import time
 from typing import Any
 
 import jwt
+import pytest
 
-from keyfob.server.keyring import rotate_signing_key
+from keyfob.server.housekeeping import housekeeping
+from keyfob.server.keyring import RELOAD_INTERVAL, UNKNOWN_KID_COOLDOWN, rotate_signing_key
+from keyfob.store import SigningKeyRecord
 from tests.node_clients import NodeClients
 from tests.server.conftest import SECRET, Server
 from tests.server.signin import bearer, signed_in
@@ -60,3 +68,85 @@ async def test_es256_keys(make_server: Any, node_clients: NodeClients) -> None:
             tokens["accessToken"], key, algorithms=["ES256"], audience="http://localhost:8000"
         )
         assert claims["sub"] == tokens["user"]["id"]
+
+
+class _Monotonic:
+    """The keyring's interval clock, moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _unknown_kid_token() -> str:
+    """A token-shaped string naming a kid no keyring holds (its signature is garbage)."""
+
+    def part(data: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+    header = {"alg": "EdDSA", "typ": "at+jwt", "kid": secrets.token_urlsafe(16)}
+    return f"{part(header)}.{part({'sub': 'x'})}.{secrets.token_urlsafe(64)}"
+
+
+async def test_unknown_kids_cause_one_shared_reload_per_cooldown(
+    server: Server,
+    node_clients: NodeClients,
+    make_server: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Before, every token with an unknown kid forced a database read (50 here)."""
+    runtime = server.runtime
+    clock = _Monotonic()
+    runtime.keyring.monotonic = clock
+    reads = 0
+    real_read = runtime.store.signing_keys
+
+    async def counted_read() -> list[SigningKeyRecord]:
+        nonlocal reads
+        reads += 1
+        return await real_read()
+
+    monkeypatch.setattr(runtime.store, "signing_keys", counted_read)
+    responses = await asyncio.gather(
+        *(server.client.get("/auth/me", headers=bearer(_unknown_kid_token())) for _ in range(50))
+    )
+    assert [r.status_code for r in responses] == [401] * 50
+    assert reads == 1
+
+    # A real rotation elsewhere: within the cooldown this instance does not look again...
+    await rotate_signing_key(runtime.store, "EdDSA", SECRET, now=runtime.now())
+    async with make_server() as other:
+        rotated = (await signed_in(other, node_clients))["accessToken"]
+    assert (await server.client.get("/auth/me", headers=bearer(rotated))).status_code == 401
+    assert reads == 1
+    # ...and once it is over, the first token with the new kid loads the new key.
+    clock.now += UNKNOWN_KID_COOLDOWN
+    me = await server.client.get("/auth/me", headers=bearer(rotated))
+    assert me.status_code == 200, me.text
+    assert reads == 2
+
+
+async def test_a_running_server_reloads_its_keys_on_its_own(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before, a rotation reached a running server only through a JWKS fetch or an unknown kid
+    (never with HS256, whose JWKS is empty and whose apps cannot sign)."""
+    runtime = server.runtime
+    clock = _Monotonic()
+    runtime.keyring.monotonic = clock
+    clock.now = time.monotonic() + RELOAD_INTERVAL + 1  # the keys loaded at start are stale
+    new_key = await rotate_signing_key(runtime.store, "EdDSA", SECRET, now=runtime.now())
+    reloaded = asyncio.Event()
+    real_load = runtime.keyring.load
+
+    async def load(**kwargs: Any) -> Any:
+        keys = await real_load(**kwargs)
+        reloaded.set()
+        return keys
+
+    monkeypatch.setattr(runtime.keyring, "load", load)
+    async with housekeeping(runtime, key_interval=0.01):
+        await asyncio.wait_for(reloaded.wait(), timeout=10)
+    assert runtime.keyring.current.current.kid == new_key.kid

@@ -197,20 +197,3 @@ async def test_wrong_kind_of_token_is_not_an_access_token(
     me = await server.client.get("/auth/me", headers=bearer(token))
     assert me.status_code == 401, me.text
     assert me.json()["error"] == "invalid_token"
-
-
-async def test_hs256_mode_has_empty_jwks_and_verifies_with_the_secret(
-    make_server: Any, node_clients: NodeClients
-) -> None:
-    from tests.server.conftest import SECRET
-
-    async with make_server(token_algorithm="HS256") as server:
-        assert (await server.client.get("/.well-known/jwks.json")).json() == {"keys": []}
-        tokens = await signed_in(server, node_clients)
-        claims = jwt.decode(
-            tokens["accessToken"], SECRET, algorithms=["HS256"], audience="http://localhost:8000"
-        )
-        assert claims["sub"] == tokens["user"]["id"]
-        assert (
-            await server.client.get("/auth/me", headers=bearer(tokens["accessToken"]))
-        ).status_code == 200

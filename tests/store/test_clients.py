@@ -106,6 +106,18 @@ async def test_set_secret(full_store: Combined) -> None:
     assert stored == replace(client_record(), sealed_secret=b"\x01new", updated_at=LATER)
 
 
+async def test_reseal_secret_is_compare_and_set_and_keeps_updated_at(full_store: Combined) -> None:
+    await full_store.add_client(client_record())
+    cid, old = client_record().id, client_record().sealed_secret
+    assert not await full_store.reseal_client_secret(cid, b"not what it holds", b"\x02x")
+    assert not await full_store.reseal_client_secret("nope", old, b"\x02x")
+    assert await full_store.reseal_client_secret(cid, old, b"\x02resealed")
+    assert not await full_store.reseal_client_secret(cid, old, b"\x02again")  # a racing start
+    assert await full_store.get_client(cid) == replace(
+        client_record(), sealed_secret=b"\x02resealed"
+    )
+
+
 async def test_permissions(full_store: Combined) -> None:
     alice, _ = await sign_in(full_store, "0xA11CE")
     bob, _ = await sign_in(full_store, "0xB0B")

@@ -206,6 +206,16 @@ async def test_signing_keys_newest_first_and_retired(store: Store) -> None:
     assert await store.retire_signing_keys(now=later) == 1
 
 
+async def test_reseal_signing_key_is_compare_and_set(store: Store) -> None:
+    await store.add_signing_key(signing_key("k1", NOW))
+    await store.add_signing_key(signing_key("k2", NOW))
+    assert not await store.reseal_signing_key("k1", b"sealed-k2", b"new")
+    assert await store.reseal_signing_key("k1", b"sealed-k1", b"new")
+    assert not await store.reseal_signing_key("k1", b"sealed-k1", b"newer")
+    sealed = {k.kid: k.sealed_private_key for k in await store.signing_keys()}
+    assert sealed == {"k1": b"new", "k2": b"sealed-k2"}
+
+
 async def test_purge_expired(store: Store) -> None:
     later = NOW + 2 * DAY
     await store.add_nonce(nonce("old"))

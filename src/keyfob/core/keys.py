@@ -1,14 +1,18 @@
-"""Token-signing keys: Ed25519 (EdDSA), P-256 (ES256) or the shared secret (HS256).
+"""Token-signing keys: Ed25519 (EdDSA), P-256 (ES256) or a shared random secret (HS256).
 
 A :class:`SigningKey` knows its algorithm, so verification never trusts a token's ``alg`` header
-to pick one (RFC 8725 section 2.1). Asymmetric keys are identified by their RFC 7638 thumbprint.
-A key built from a public JWK alone (:func:`verification_key_from_jwk`) verifies but cannot sign.
+to pick one (RFC 8725 section 2.1). Every key is identified by its RFC 7638 thumbprint; an HS256
+key's is the thumbprint of its ``oct`` JWK, so an app that holds the secret finds the kid itself.
+An HS256 secret is 256 random bits of its own (:func:`generate_signing_key`), never
+``KEYFOB_SECRET_KEY`` nor anything derived from it. A key built from a public JWK alone
+(:func:`verification_key_from_jwk`) verifies but cannot sign.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
@@ -24,7 +28,7 @@ PrivateKey: TypeAlias = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey |
 VerifyKey: TypeAlias = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey | bytes
 
 ALGORITHMS: tuple[Algorithm, ...] = ("EdDSA", "ES256", "HS256")
-HS256_KID = "hs256"
+HS256_SECRET_BYTES = 32  # 256 random bits, base64url: 43 characters
 _MIN_HMAC_KEY = 32  # RFC 7518 section 3.2: at least the hash output size
 _THUMBPRINT_MEMBERS = {
     "OKP": ("crv", "kty", "x"),
@@ -67,27 +71,48 @@ def _verify_key(key: SigningKey) -> VerifyKey:
 
 
 def generate_signing_key(alg: Algorithm) -> SigningKey:
-    """Generate a new Ed25519 (``EdDSA``) or P-256 (``ES256``) key; its kid is its thumbprint."""
+    """Generate a new Ed25519 (``EdDSA``) or P-256 (``ES256``) key, or a random HS256 secret
+    (256 bits, base64url text); its kid is its thumbprint."""
     private: ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
+    if alg == "HS256":
+        return hs256_signing_key(secrets.token_urlsafe(HS256_SECRET_BYTES))
     if alg == "EdDSA":
         private = ed25519.Ed25519PrivateKey.generate()
     elif alg == "ES256":
         private = ec.generate_private_key(ec.SECP256R1())
     else:
-        raise ConfigurationError(f"Cannot generate a key for {alg!r}; use EdDSA or ES256.")
+        raise ConfigurationError(f"Cannot generate a key for {alg!r}; use EdDSA, ES256 or HS256.")
     return _asymmetric_key(alg, private, kid=None)
 
 
-def hs256_signing_key(secret_key: str) -> SigningKey:
-    """The HS256 key: the secret's UTF-8 bytes as they are, so apps verify with the same text."""
-    if not isinstance(secret_key, str):
+def hs256_kid(secret: str) -> str:
+    """The kid of an HS256 secret: the RFC 7638 thumbprint of its ``oct`` JWK (one-way)."""
+    return jwk_thumbprint({"kty": "oct", "k": b64url_encode(secret.encode())})
+
+
+def hs256_signing_key(secret: str) -> SigningKey:
+    """The HS256 key of ``secret`` (its UTF-8 bytes as they are, so apps verify with the same
+    text); its kid is :func:`hs256_kid`."""
+    if not isinstance(secret, str):
         raise ConfigurationError("The HS256 secret must be a string.")
-    return SigningKey(kid=HS256_KID, alg="HS256", private_key=secret_key.encode(), public_jwk=None)
+    return SigningKey(
+        kid=hs256_kid(secret), alg="HS256", private_key=secret.encode(), public_jwk=None
+    )
+
+
+def hs256_secret(key: SigningKey) -> str:
+    """The text of an HS256 key: what apps pass as ``TokenVerifier(secret=...)``."""
+    if key.alg != "HS256" or not isinstance(key.private_key, bytes):
+        raise ConfigurationError(f"The key {key.kid!r} is not an HS256 secret.")
+    return key.private_key.decode()
 
 
 def private_key_bytes(key: SigningKey) -> bytes:
-    """The private key as unencrypted PKCS#8 DER (seal it with :mod:`keyfob.core.secretbox`)."""
+    """The private key as unencrypted PKCS#8 DER, or an HS256 secret's UTF-8 bytes (seal it with
+    :mod:`keyfob.core.secretbox`)."""
     private = key.private_key
+    if key.alg == "HS256" and isinstance(private, bytes):
+        return private
     if not isinstance(private, ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey):
         raise ConfigurationError(f"The {key.alg} key {key.kid!r} has no private key to export.")
     return private.private_bytes(
@@ -98,7 +123,15 @@ def private_key_bytes(key: SigningKey) -> bytes:
 
 
 def load_signing_key(alg: Algorithm, kid: str, der: bytes) -> SigningKey:
-    """Rebuild a key saved with :func:`private_key_bytes`."""
+    """Rebuild a key saved with :func:`private_key_bytes` (for HS256: the secret's text)."""
+    if alg == "HS256":
+        try:
+            key = hs256_signing_key(der.decode())
+        except UnicodeDecodeError as exc:
+            raise ConfigurationError(f"The stored HS256 key {kid!r} is not text.") from exc
+        if key.kid != kid:
+            raise ConfigurationError(f"The stored HS256 key {kid!r} does not match its kid.")
+        return key
     try:
         private = serialization.load_der_private_key(der, password=None)
     except (ValueError, TypeError) as exc:

@@ -13,7 +13,7 @@ import logging
 import time
 import urllib.request
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -44,6 +44,10 @@ class Denylist(Protocol):
 class TokenVerifier:
     """Verifies keyfob access tokens for one issuer and audience, by ``jwks_url`` or ``secret``.
 
+    ``secret`` is the HS256 secret ``keyfob keys rotate`` printed (never ``KEYFOB_SECRET_KEY``),
+    or several of them while a rotation is under way: each token is checked with the secret its
+    ``kid`` names (the kid is the secret's RFC 7638 thumbprint, so none has to be configured).
+
     ``issuer`` and ``audience`` must equal keyfob's ``iss`` (its public URL) and ``aud``.
     ``leeway`` is the clock skew allowed, in seconds; ``cache_size`` bounds the cache of verified
     tokens; ``clock`` returns the current aware UTC time (tests move it). ``fetch_count`` counts
@@ -56,7 +60,7 @@ class TokenVerifier:
         issuer: str,
         audience: str,
         jwks_url: str | None = None,
-        secret: str | None = None,
+        secret: str | Sequence[str] | None = None,
         denylist: Denylist | None = None,
         leeway: int = 0,
         refetch_cooldown: float = 30.0,
@@ -79,8 +83,10 @@ class TokenVerifier:
         self.fetch_count = 0
         self._keys: dict[str, SigningKey] | None = None
         if secret is not None:
-            key = hs256_signing_key(secret)
-            self._keys = {key.kid: key}
+            secrets = [secret] if isinstance(secret, str) else list(secret)
+            if not secrets:
+                raise ConfigurationError("Give TokenVerifier at least one HS256 secret.")
+            self._keys = {key.kid: key for key in map(hs256_signing_key, secrets)}
         self._fetched_at = float("-inf")
         self._lock = anyio.Lock()
         self._cache: OrderedDict[str, AccessTokenClaims] = OrderedDict()

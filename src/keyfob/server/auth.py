@@ -93,7 +93,7 @@ async def verify_bearer(runtime: Runtime, token: str) -> AccessTokenClaims:
     keys = runtime.keyring.current
     kid = unverified_kid(token)
     if kid is not None and kid not in keys.by_kid:
-        keys = await runtime.keyring.refresh_if_stale(now=now, force=True)
+        keys = await runtime.keyring.reload_for_unknown_kid(kid, now=now)
     claims = verify_access_token(
         token,
         keys=keys.by_kid,

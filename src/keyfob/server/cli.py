@@ -11,6 +11,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from pydantic import ValidationError
 
+from keyfob.core.keys import SigningKey, hs256_secret
 from keyfob.core.redirects import DELIVERIES
 from keyfob.errors import KeyfobError
 from keyfob.server.access_log import log_config
@@ -103,31 +104,35 @@ def serve(
 def migrate_command() -> None:
     """Apply the database migrations and exit."""
     settings = _settings()
-    _run(migrate(settings.resolved_database_url))
+
+    async def run() -> None:
+        async with open_runtime(settings):  # migrates, then upgrades the sealed blobs once
+            pass
+
+    _run(run())
     typer.echo("Database is up to date.")
 
 
 @keys_cli.command("rotate")
 def rotate() -> None:
-    """Make a new signing key; old public keys stay in the JWKS until their tokens expire."""
+    """Make a new signing key; old keys keep verifying until their tokens expire. With HS256 the
+    new secret is printed once, for the apps that verify tokens."""
     settings = _settings()
-    if settings.token_algorithm == "HS256":
-        typer.echo("Tokens are HS256: rotate by changing KEYFOB_SECRET_KEY.", err=True)
-        raise typer.Exit(1)
 
-    async def run() -> str:
-        secret_key = settings.resolved_secret_key()
-        await migrate(settings.resolved_database_url)
-        store = Store.from_url(settings.resolved_database_url)
-        try:
-            key = await rotate_signing_key(
-                store, settings.token_algorithm, secret_key, now=utc_now()
+    async def run() -> SigningKey:
+        async with open_runtime(settings) as runtime:
+            return await rotate_signing_key(
+                runtime.store, settings.token_algorithm, runtime.secret_key, now=utc_now()
             )
-        finally:
-            await store.close()
-        return key.kid
 
-    typer.echo(f"New {settings.token_algorithm} signing key: {_run(run())}")
+    key = _run(run())
+    typer.echo(f"New {settings.token_algorithm} signing key: {key.kid}")
+    if key.alg == "HS256":
+        typer.echo(f"secret: {hs256_secret(key)}")
+        typer.echo(
+            "Copy the secret now: it is shown only once. Apps verify with "
+            "TokenVerifier(secret=[new, old]) until the old key's tokens expire."
+        )
 
 
 @keys_cli.command("list")

@@ -11,9 +11,9 @@ from keyfob.core.redirects import DELIVERIES, check_redirect_uri
 from keyfob.core.secretbox import seal, unseal
 from keyfob.errors import InvalidRequest, StateRequired, UnknownClient
 from keyfob.server.runtime import Runtime
+from keyfob.server.sealing import CLIENT_PURPOSE
 from keyfob.store.records import ClientRecord, UserRecord
 
-_PURPOSE = "client-secret"
 # What each token delivery means for the token's exposure, said wherever a client is set up.
 # ``query`` is the default only because seed 003's apps expect it.
 DELIVERY_NOTES = {
@@ -35,14 +35,16 @@ AUTHORIZED_CLIENT_LIFETIME_MINUTES = 1440
 _MAX_MINUTES = 366 * 24 * 60
 
 
-def seal_secret(runtime: Runtime, secret: str) -> bytes:
-    """Encrypt a client secret with ``KEYFOB_SECRET_KEY`` for storage."""
-    return seal(runtime.secret_key, secret.encode(), purpose=_PURPOSE)
+def seal_secret(runtime: Runtime, client_id: str, secret: str) -> bytes:
+    """Encrypt a client secret with ``KEYFOB_SECRET_KEY`` for storage in the client's row."""
+    return seal(runtime.secret_key, secret.encode(), purpose=CLIENT_PURPOSE, row=client_id)
 
 
 def client_secret(runtime: Runtime, client: ClientRecord) -> str:
-    """The client's HS256 secret in clear (it signs the client's tokens)."""
-    return unseal(runtime.secret_key, client.sealed_secret, purpose=_PURPOSE).decode()
+    """The client's HS256 secret in clear (it signs the client's tokens); ``SealedDataError``
+    if the row holds another client's blob."""
+    sealed = client.sealed_secret
+    return unseal(runtime.secret_key, sealed, purpose=CLIENT_PURPOSE, row=client.id).decode()
 
 
 def check_lifetime(minutes: int, what: str) -> int:
@@ -93,10 +95,11 @@ async def create_client(
     )
     token_default, sso_default = await default_lifetimes(runtime)
     now, secret = runtime.now(), new_client_secret()
+    client_id = client_id or str(uuid.uuid4())
     record = ClientRecord(
-        id=client_id or str(uuid.uuid4()),
+        id=client_id,
         name=name,
-        sealed_secret=seal_secret(runtime, secret),
+        sealed_secret=seal_secret(runtime, client_id, secret),
         redirect_uris=uris,
         registration_enabled=registration_enabled,
         open_to_all=open_to_all,
@@ -119,7 +122,7 @@ async def rotate_client_secret(runtime: Runtime, client_id: str) -> str:
     """Give the client a new secret (the old one stops verifying at once); return it."""
     secret = new_client_secret()
     if not await runtime.store.set_client_secret(
-        client_id, seal_secret(runtime, secret), now=runtime.now()
+        client_id, seal_secret(runtime, client_id, secret), now=runtime.now()
     ):
         raise UnknownClient()
     return secret

@@ -1,4 +1,5 @@
-"""Background housekeeping: expired nonces, denylist entries and tokens are purged regularly."""
+"""Background housekeeping: expired nonces, denylist entries and tokens are purged regularly,
+and the signing keys reloaded (a rotation by ``keyfob keys rotate`` or another instance)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from keyfob.server.keyring import RELOAD_INTERVAL
 from keyfob.server.runtime import Runtime
 
 log = logging.getLogger("keyfob")
@@ -31,14 +33,26 @@ async def _purge_forever(runtime: Runtime, interval: float) -> None:
             log.exception("Purging expired rows failed; will retry.")
 
 
+async def _reload_keys_forever(runtime: Runtime, interval: float) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await runtime.keyring.refresh_if_stale(now=runtime.now())
+        except Exception:  # a failed reload keeps the keys we have
+            log.exception("Reloading the signing keys failed; will retry.")
+
+
 @asynccontextmanager
 async def housekeeping(
-    runtime: Runtime, *, interval: float = PURGE_INTERVAL
+    runtime: Runtime, *, interval: float = PURGE_INTERVAL, key_interval: float = RELOAD_INTERVAL
 ) -> AsyncIterator[None]:
-    """Run the purge loop for as long as the server lives."""
+    """Run the purge loop, and the key reloads every ``key_interval`` seconds, for as long as
+    the server lives."""
     task = asyncio.create_task(_purge_forever(runtime, interval), name="keyfob-purge")
+    keys = asyncio.create_task(_reload_keys_forever(runtime, key_interval), name="keyfob-keys")
     try:
         yield
     finally:
         task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        keys.cancel()
+        await asyncio.gather(task, keys, return_exceptions=True)

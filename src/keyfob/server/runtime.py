@@ -11,6 +11,7 @@ from starlette.requests import HTTPConnection
 
 from keyfob.core.secretbox import derive_key
 from keyfob.server.keyring import Keyring
+from keyfob.server.sealing import upgrade_sealed_blobs
 from keyfob.server.settings import Settings
 from keyfob.store import Store
 from keyfob.store.migrate import migrate
@@ -53,14 +54,17 @@ async def get_runtime(connection: HTTPConnection) -> Runtime:
 async def open_runtime(
     settings: Settings, *, run_migrations: bool = True, clock: Callable[[], datetime] = utc_now
 ) -> AsyncIterator[Runtime]:
-    """The settings' secret key, database (migrated first unless told not to) and keyring in a
-    :class:`Runtime`; the store is closed on exit. The keys are not loaded yet."""
+    """The settings' secret key, database (migrated first unless told not to, its sealed blobs
+    then upgraded once, see :mod:`keyfob.server.sealing`) and keyring in a :class:`Runtime`; the
+    store is closed on exit. The keys are not loaded yet."""
     secret_key = settings.resolved_secret_key()
     url = settings.resolved_database_url
     if run_migrations:
         await migrate(url)
     store = Store.from_url(url)
     try:
+        if run_migrations:
+            await upgrade_sealed_blobs(store, secret_key)
         keyring = Keyring(
             store,
             algorithm=settings.token_algorithm,

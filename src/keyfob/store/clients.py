@@ -55,6 +55,12 @@ _SET_SECRET = (
     .where(_cl.id == bindparam("cid"))
     .values(sealed_secret=bindparam("secret", type_=LargeBinary()), updated_at=_now())
 )
+_RESEAL_SECRET = (
+    update(clients)
+    .where(_cl.id == bindparam("cid"))
+    .where(_cl.sealed_secret == bindparam("old", type_=LargeBinary()))
+    .values(sealed_secret=bindparam("new", type_=LargeBinary()))
+)
 _DELETE_CLIENT = delete(clients).where(_cl.id == bindparam("cid"))
 _GRANT = {
     name: dialect.insert(client_permissions)
@@ -137,6 +143,12 @@ class ClientStore(StoreBase):
             return False
         params = {"cid": client_id, "secret": sealed_secret, "now": now}
         return await self._run.write_one(rowcount, _SET_SECRET, params) == 1
+
+    async def reseal_client_secret(self, client_id: str, old: bytes, new: bytes) -> bool:
+        """Replace the sealed secret ``old`` by ``new`` (the same secret, sealed anew) without
+        touching ``updated_at``; False if the client is gone or no longer holds ``old``."""
+        params = {"cid": client_id, "old": old, "new": new}
+        return await self._run.write_one(rowcount, _RESEAL_SECRET, params) == 1
 
     async def delete_client(self, client_id: str) -> bool:
         """Delete the client and its permissions; False if there is no such client."""

@@ -147,6 +147,12 @@ _SIGNING_KEYS = select(signing_keys).order_by(
 )
 _RETIRE = update(signing_keys).where(signing_keys.c.retired_at.is_(None)).values(retired_at=_now())
 _RETIRE_EXCEPT = _RETIRE.where(signing_keys.c.kid != bindparam("keep"))
+_RESEAL_KEY = (
+    update(signing_keys)
+    .where(signing_keys.c.kid == bindparam("key_id"))
+    .where(signing_keys.c.sealed_private_key == bindparam("old", type_=LargeBinary()))
+    .values(sealed_private_key=bindparam("new", type_=LargeBinary()))
+)
 
 
 def _purge_statements() -> tuple[Any, Any, tuple[Any, ...], tuple[Any, ...]]:
@@ -305,6 +311,12 @@ class Store(SessionStore, PasskeyStore, ClientStore, SsoStore, AuditStore, Admin
         """Every signing key, retired ones included, newest first."""
         rows = await self._run.read(every, _SIGNING_KEYS, {})
         return [signing_key_from(row._mapping) for row in rows]
+
+    async def reseal_signing_key(self, kid: str, old: bytes, new: bytes) -> bool:
+        """Replace the key's sealed private part ``old`` by ``new`` (the same key, sealed anew);
+        False if the row is gone or no longer holds ``old``."""
+        params = {"key_id": kid, "old": old, "new": new}
+        return await self._run.write_one(rowcount, _RESEAL_KEY, params) == 1
 
     async def retire_signing_keys(self, *, now: datetime, except_kid: str | None = None) -> int:
         """Retire every active signing key but ``except_kid``; return how many were retired."""

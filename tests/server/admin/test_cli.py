@@ -70,7 +70,9 @@ def test_clients_add_prints_the_id_and_a_secret_that_is_stored_sealed(env: Path)
     assert client.token_delivery == "fragment"
     assert (client.token_lifetime_minutes, client.authorized_client_lifetime_minutes) == (5, 1440)
     key = Settings().resolved_secret_key()
-    assert unseal(key, client.sealed_secret, purpose="client-secret").decode() == secret
+    assert (
+        unseal(key, client.sealed_secret, purpose="client-secret", row=client.id).decode() == secret
+    )
     assert secret.encode() not in client.sealed_secret
     assert [event.event for event in events] == ["admin.client_created"]
 
