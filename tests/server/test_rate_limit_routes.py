@@ -60,6 +60,7 @@ NOT_LIMITED = {
     ("GET", "/auth/logout/{client_id}"): "ends the SSO session its cookie names",
     ("GET", "/admin/login"): "a page",
     ("GET", "/admin/enroll"): "a page; the link is spent by /admin/enroll/options",
+    ("POST", "/admin/sign-out"): "an admin's session and CSRF token; ends that session",
 }
 ADMIN_PANEL = re.compile(r"/admin(/(clients|users|settings|audit)(/.*)?)?")  # admin session + CSRF
 
