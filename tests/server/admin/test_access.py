@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from keyfob.server.lifetimes import deny_until
 from keyfob.server.sso import PLAIN_COOKIE
 from tests.server.admin.panel import make_user, sign_in_panel, sso_session
 from tests.server.conftest import PUBLIC_URL, Server
@@ -60,7 +61,9 @@ async def test_a_stale_sign_in_must_sign_in_again(server: Server) -> None:
 async def test_a_disabled_admin_is_signed_out(server: Server) -> None:
     panel = await sign_in_panel(server)
     assert (await panel.get("/admin/clients")).status_code == 200
-    await server.runtime.store.disable_user(panel.admin.id, now=server.runtime.now())
+    await server.runtime.store.disable_user(
+        panel.admin.id, now=server.runtime.now(), deny_until=deny_until(server.runtime)
+    )
     assert (await panel.get("/admin/clients")).status_code == 303
 
 
