@@ -12,7 +12,8 @@ Settings (environment): ``KEYFOB_URL`` (default http://localhost:8000, keyfob's 
 URL) is where keyfob answers;
 ``KEYFOB_ISSUER`` and ``KEYFOB_AUDIENCE`` must equal keyfob's ``iss`` and ``aud`` (its
 KEYFOB_PUBLIC_URL and KEYFOB_TOKEN_AUDIENCE; both default to ``KEYFOB_URL``). If keyfob signs with
-HS256, set ``KEYFOB_SECRET_KEY`` to the same secret and the JWKS is not used.
+HS256, set ``KEYFOB_SECRET_KEY`` to the same secret and the JWKS is not used. ``KEYFOB_URL`` must be
+https unless keyfob runs on this machine (localhost, 127.0.0.0/8, ::1).
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ ISSUER = os.environ.get("KEYFOB_ISSUER", KEYFOB_URL)
 AUDIENCE = os.environ.get("KEYFOB_AUDIENCE", ISSUER)
 SECRET = os.environ.get("KEYFOB_SECRET_KEY")
 
+# Refuses tokens of ended sessions (logout, refresh-token reuse, a disabled user) by their sid.
+# If keyfob's denylist is unreachable for longer than a token lives (the feed says how long),
+# every token is refused until it answers; pass fail_open=True to accept them instead.
 denylist = RemoteDenylist(f"{KEYFOB_URL}/auth/denylist", refresh_interval=5.0)
 verifier = TokenVerifier(
     issuer=ISSUER,
