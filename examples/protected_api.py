@@ -15,6 +15,7 @@ KEYFOB_PUBLIC_URL and KEYFOB_TOKEN_AUDIENCE; both default to ``KEYFOB_URL``). If
 HS256, set ``KEYFOB_TOKEN_SECRET`` to the secret ``keyfob keys rotate`` printed (several,
 comma-separated, while a rotation is under way) and the JWKS is not used. Never give an app
 keyfob's ``KEYFOB_SECRET_KEY``: it is not a token key, and it unseals keyfob's database.
+``KEYFOB_URL`` must be https unless keyfob runs on this machine (localhost, 127.0.0.0/8, ::1).
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ ISSUER = os.environ.get("KEYFOB_ISSUER", KEYFOB_URL)
 AUDIENCE = os.environ.get("KEYFOB_AUDIENCE", ISSUER)
 SECRETS = [s for s in os.environ.get("KEYFOB_TOKEN_SECRET", "").split(",") if s]
 
+# Refuses tokens of ended sessions (logout, refresh-token reuse, a disabled user) by their sid.
+# If keyfob's denylist is unreachable for longer than a token lives (the feed says how long),
+# every token is refused until it answers; pass fail_open=True to accept them instead.
 denylist = RemoteDenylist(f"{KEYFOB_URL}/auth/denylist", refresh_interval=5.0)
 verifier = TokenVerifier(
     issuer=ISSUER,

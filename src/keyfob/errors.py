@@ -89,6 +89,22 @@ class TokenRevoked(InvalidToken):
     default_message = "The token has been revoked."
 
 
+class SessionExpired(InvalidToken):
+    """A session past its absolute lifetime (``KEYFOB_SESSION_MAX_AGE``): sign in again."""
+
+    code = "session_expired"
+    default_message = "This session has reached its maximum age; sign in again."
+
+
+class DenylistUnavailable(InvalidToken):
+    """An app could not read keyfob's denylist for longer than a token lives: it refuses."""
+
+    code = "denylist_unavailable"
+    default_message = (
+        "Revoked tokens cannot be checked right now (keyfob's denylist is unreachable)."
+    )
+
+
 class RefreshTokenReused(InvalidToken):
     """A rotated refresh token presented again: its whole family is revoked."""
 

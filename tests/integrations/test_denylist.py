@@ -11,8 +11,13 @@ from typing import Any
 import anyio
 import pytest
 
-from keyfob.errors import ConfigurationError
-from keyfob.integrations.denylist import RemoteDenylist, StaticDenylist
+from keyfob.errors import ConfigurationError, DenylistUnavailable
+from keyfob.integrations.denylist import (
+    DEFAULT_ACCESS_TOKEN_TTL,
+    RemoteDenylist,
+    StaticDenylist,
+    parse_denylist,
+)
 from tests.integrations.test_verifier import KeyfobStub
 
 PATH = "/auth/denylist"
@@ -115,7 +120,7 @@ async def test_failed_refresh_keeps_the_last_set(
     await _settle(denylist)
 
 
-async def test_unreachable_keyfob_fails_open_with_a_warning(
+async def test_unreachable_keyfob_is_tolerated_for_a_token_lifetime(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     with KeyfobStub() as closed:
@@ -149,3 +154,169 @@ async def test_static_denylist() -> None:
     assert not await denylist.contains("b")
     denylist.add("b")
     assert await denylist.contains("b")
+
+
+class Monotonic:
+    """A monotonic clock the failure-policy tests move by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_revoked_sessions_are_read(stub: KeyfobStub) -> None:
+    expiry = time.time() + 900
+    stub.documents[PATH] = {
+        "revoked": [{"jti": "jti-1", "exp": expiry}],
+        "revoked_sessions": [{"sid": "s-1", "exp": expiry}, {"sid": "s-old", "exp": 1.0}],
+        "access_token_ttl": 600,
+    }
+    denylist = RemoteDenylist(stub.url + PATH, refresh_interval=60)
+    assert await denylist.contains_session("s-1")
+    assert not await denylist.contains_session("s-old")  # long expired: dropped
+    assert not await denylist.contains_session("jti-1")  # ids and sessions are apart
+    assert not await denylist.contains("s-1")
+    assert denylist.max_staleness == 600
+    assert stub.hits[PATH] == 1
+
+
+async def test_a_feed_without_sessions_still_reads(stub: KeyfobStub) -> None:
+    """The feed of an older keyfob: no sessions, no lifetime (the default is assumed)."""
+    stub.documents[PATH] = _revoked("jti-1")
+    denylist = RemoteDenylist(stub.url + PATH)
+    assert await denylist.contains("jti-1")
+    assert not await denylist.contains_session("s-1")
+    assert denylist.max_staleness == DEFAULT_ACCESS_TOKEN_TTL
+
+
+def test_the_apps_lifetime_wins_over_the_feeds() -> None:
+    denylist = RemoteDenylist("https://auth.example.com/auth/denylist", access_token_ttl=120)
+    denylist._document = parse_denylist({"revoked": [], "access_token_ttl": 900}, now=0)
+    assert denylist.max_staleness == 120
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"revoked": [], "revoked_sessions": "all"},
+        {"revoked": [], "revoked_sessions": [{"sid": 1}]},
+        {"revoked": [], "access_token_ttl": "900"},
+        {"revoked": [], "access_token_ttl": 0},
+        {"revoked": [], "access_token_ttl": True},
+    ],
+)
+def test_malformed_session_parts_are_refused(document: Any) -> None:
+    with pytest.raises(ValueError, match=r"revoked_sessions|access_token_ttl|sid"):
+        parse_denylist(document, now=0)
+
+
+async def _settled(denylist: RemoteDenylist, jti: str) -> bool:
+    """``contains`` and then the refresh it started, so the next lookup sees its outcome."""
+    try:
+        return await denylist.contains(jti)
+    finally:
+        await _settle(denylist)
+
+
+async def test_refuses_every_token_once_the_feed_is_down_longer_than_a_token_lives(
+    stub: KeyfobStub, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Default policy: the last known list is used for one token lifetime, then every token
+    is refused until the feed answers again; each change of state is logged once."""
+    clock = Monotonic()
+    stub.documents[PATH] = {**_revoked("jti-1"), "access_token_ttl": 300}
+    denylist = RemoteDenylist(stub.url + PATH, refresh_interval=10, clock=clock)
+    assert await denylist.contains("jti-1")
+    stub.status[PATH] = 503
+    with caplog.at_level(logging.WARNING, "keyfob.integrations"):
+        for step in range(1, 30):  # down for 290 s: within the lifetime
+            clock.now = 1000.0 + step * 10 + 1
+            assert await _settled(denylist, "jti-1")
+            assert not await _settled(denylist, "jti-2")
+        clock.now = 1000.0 + 301
+        with pytest.raises(DenylistUnavailable):
+            await _settled(denylist, "jti-2")
+        clock.now += 20
+        with pytest.raises(DenylistUnavailable):
+            await denylist.contains_session("s-1")
+        await _settle(denylist)
+        stub.status[PATH] = 200
+        clock.now += 20
+        with pytest.raises(DenylistUnavailable):  # this lookup starts the refresh that heals
+            await _settled(denylist, "jti-2")
+        assert not await denylist.contains("jti-2")
+        assert await denylist.contains("jti-1")
+    messages = [record.getMessage() for record in caplog.records]
+    assert sum("Could not refresh" in m for m in messages) == 1
+    assert sum("refusing every token" in m for m in messages) == 1
+    assert sum("reachable again" in m for m in messages) == 1
+    await denylist.aclose()
+
+
+async def test_fail_open_accepts_tokens_once_the_feed_is_down_too_long(
+    stub: KeyfobStub, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = Monotonic()
+    stub.documents[PATH] = _revoked("jti-1")
+    denylist = RemoteDenylist(
+        stub.url + PATH, refresh_interval=10, access_token_ttl=60, fail_open=True, clock=clock
+    )
+    assert await denylist.contains("jti-1")
+    stub.status[PATH] = 503
+    clock.now += 11
+    assert await _settled(denylist, "jti-1")  # within the lifetime: still refused
+    clock.now += 60
+    with caplog.at_level(logging.ERROR, "keyfob.integrations"):
+        assert not await _settled(denylist, "jti-1")  # nothing is checked any more
+        assert not await denylist.contains_session("s-1")
+    assert sum("fail_open" in r.getMessage() for r in caplog.records) == 1
+    await denylist.aclose()
+
+
+async def test_a_feed_never_reached_refuses_after_a_token_lifetime() -> None:
+    with KeyfobStub() as closed:
+        url = closed.url + PATH
+    clock = Monotonic()
+    denylist = RemoteDenylist(url, refresh_interval=10, access_token_ttl=60, timeout=2, clock=clock)
+    assert not await denylist.contains("jti-1")
+    clock.now += 61
+    with pytest.raises(DenylistUnavailable):
+        await _settled(denylist, "jti-1")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://auth.example.com/auth/denylist",
+        "http://192.168.1.10:8000/auth/denylist",
+        "http://[::2]/auth/denylist",
+        "ftp://localhost/auth/denylist",
+    ],
+)
+def test_denylist_url_must_be_https_unless_loopback(url: str) -> None:
+    with pytest.raises(ConfigurationError, match="The denylist URL must be an https URL"):
+        RemoteDenylist(url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://auth.example.com/auth/denylist",
+        "http://localhost:8000/auth/denylist",
+        "http://127.0.0.1:8000/auth/denylist",
+        "http://127.255.0.9/auth/denylist",
+        "http://[::1]:8000/auth/denylist",
+    ],
+)
+def test_denylist_url_over_https_or_loopback_is_accepted(url: str) -> None:
+    assert RemoteDenylist(url).url == url
+
+
+async def test_static_denylist_sessions() -> None:
+    denylist = StaticDenylist(sids=["s-1"])
+    assert await denylist.contains_session("s-1")
+    assert not await denylist.contains_session("s-2")
+    denylist.add_session("s-2")
+    assert await denylist.contains_session("s-2")

@@ -7,7 +7,8 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 
@@ -17,6 +18,7 @@ import uvicorn
 
 from keyfob.server.app import create_app
 from keyfob.server.settings import Settings
+from keyfob.store import Store
 from tests.node_clients import NodeClients
 from tests.paths import ROOT
 
@@ -30,17 +32,27 @@ def _free_port() -> int:
         return port
 
 
-@pytest.fixture
-def live_keyfob(tmp_path: Path) -> Iterator[str]:
-    """keyfob served by uvicorn on 127.0.0.1 in a thread, on a SQLite file."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    settings = Settings(
-        public_url=url,
+def _settings(tmp_path: Path, port: int) -> Settings:
+    return Settings(
+        public_url=f"http://127.0.0.1:{port}",
         data_dir=tmp_path,
         secret_key="end-to-end-secret-key-0123456789abcdef",
         rate_limit=0,
+        refresh_grace=0,  # any second use of a refresh token is reuse
     )
+
+
+@pytest.fixture
+def live_port() -> int:
+    return _free_port()
+
+
+@pytest.fixture
+def live_keyfob(tmp_path: Path, live_port: int) -> Iterator[str]:
+    """keyfob served by uvicorn on 127.0.0.1 in a thread, on a SQLite file."""
+    port = live_port
+    url = f"http://127.0.0.1:{port}"
+    settings = _settings(tmp_path, port)
     config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -104,3 +116,77 @@ async def test_example_app_accepts_keyfob_tokens_until_logout(
         revoked = await app.get("/items", headers=headers)
         assert revoked.status_code == 401
         assert revoked.json()["error"] in ("token_revoked", "invalid_token")
+
+
+async def _refused_after(
+    example: ModuleType, tokens: dict[str, str], end_session: Callable[[], Awaitable[None]]
+) -> None:
+    """A second access token of the session (from a refresh) works in the app until
+    ``end_session`` runs, and is refused after it (by ``sid``: its jti was never denied)."""
+    async with httpx.AsyncClient(base_url=example.KEYFOB_URL) as keyfob:
+        renewed = await keyfob.post("/auth/refresh", json={"refreshToken": tokens["refreshToken"]})
+    assert renewed.status_code == 200, renewed.text
+    second = {"authorization": f"Bearer {renewed.json()['accessToken']}"}
+    transport = httpx.ASGITransport(app=example.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://app") as app:
+        assert (await app.get("/items", headers=second)).status_code == 200
+        await end_session()
+        await example.denylist.refresh()
+        revoked = await app.get("/items", headers=second)
+        assert revoked.status_code == 401
+        assert revoked.json()["error"] == "token_revoked"
+        profile = await app.get("/public/profile", headers=second)  # the FastAPI dependency
+        assert profile.status_code == 401
+
+
+async def test_logout_refuses_every_token_of_the_session_in_the_app(
+    live_keyfob: str, example: ModuleType, node_clients: NodeClients
+) -> None:
+    tokens = _sign_in(live_keyfob, node_clients)
+
+    async def logout() -> None:
+        headers = {"authorization": f"Bearer {tokens['accessToken']}"}
+        async with httpx.AsyncClient(base_url=live_keyfob) as keyfob:
+            assert (await keyfob.post("/auth/logout", headers=headers)).status_code == 204
+
+    await _refused_after(example, tokens, logout)
+
+
+async def test_reuse_detection_refuses_every_token_of_the_session_in_the_app(
+    live_keyfob: str, example: ModuleType, node_clients: NodeClients
+) -> None:
+    tokens = _sign_in(live_keyfob, node_clients)
+
+    async def reuse() -> None:  # the first refresh token again, after it was rotated
+        async with httpx.AsyncClient(base_url=live_keyfob) as keyfob:
+            again = await keyfob.post(
+                "/auth/refresh", json={"refreshToken": tokens["refreshToken"]}
+            )
+        assert again.json()["error"] == "refresh_token_reused"
+
+    await _refused_after(example, tokens, reuse)
+
+
+async def test_disabling_the_user_refuses_every_token_in_the_app(
+    live_keyfob: str,
+    live_port: int,
+    tmp_path: Path,
+    example: ModuleType,
+    node_clients: NodeClients,
+) -> None:
+    """What the admin panel's "disable" runs (Store.disable_user with the feed's horizon),
+    on the live keyfob's database."""
+    tokens = _sign_in(live_keyfob, node_clients)
+    settings = _settings(tmp_path, live_port)
+
+    async def disable() -> None:
+        store = Store.from_url(settings.resolved_database_url)
+        try:
+            now = datetime.now(UTC)
+            until = now + timedelta(seconds=settings.access_token_ttl)
+            user_id = tokens["user"]["id"]  # type: ignore[index]
+            assert await store.disable_user(user_id, now=now, deny_until=until)
+        finally:
+            await store.close()
+
+    await _refused_after(example, tokens, disable)

@@ -311,3 +311,50 @@ async def test_expectations_still_apply(
 def test_configuration_errors(options: dict[str, Any]) -> None:
     with pytest.raises(ConfigurationError):
         TokenVerifier(issuer=ISS, audience=AUD, **options)
+
+
+async def test_a_revoked_session_refuses_every_token_of_it(stub: KeyfobStub) -> None:
+    """Every token carrying a revoked ``sid`` is refused, cached or not, whatever its jti."""
+    key = generate_signing_key("EdDSA")
+    stub.publish(key)
+    denylist = StaticDenylist()
+    verifier = _verifier(stub, denylist=denylist)
+    first, second = issue(key), issue(key)
+    other_session = issue(key, session_id="s2")
+    await verifier.verify(first)
+    denylist.add_session("s1")
+    for token in (first, second):
+        with pytest.raises(TokenRevoked, match="session"):
+            await verifier.verify(token)
+    assert (await verifier.verify(other_session)).session_id == "s2"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://auth.example.com/.well-known/jwks.json",
+        "http://10.0.0.1/.well-known/jwks.json",
+        "http://localhost.example.com/jwks",
+        "http://128.0.0.1/jwks",
+        "ftp://localhost/jwks",
+        "https:///jwks",
+    ],
+)
+def test_jwks_url_must_be_https_unless_loopback(url: str) -> None:
+    with pytest.raises(ConfigurationError, match="jwks_url must be an https URL"):
+        TokenVerifier(issuer=ISS, audience=AUD, jwks_url=url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://auth.example.com/.well-known/jwks.json",
+        "http://localhost:8000/.well-known/jwks.json",
+        "http://LOCALHOST/jwks",
+        "http://127.0.0.1:8000/jwks",
+        "http://127.3.2.1/jwks",
+        "http://[::1]:8000/jwks",
+    ],
+)
+def test_jwks_url_over_https_or_loopback_is_accepted(url: str) -> None:
+    assert TokenVerifier(issuer=ISS, audience=AUD, jwks_url=url).jwks_url == url

@@ -118,9 +118,18 @@ async def test_search_limit(full_store: Combined) -> None:
     assert len(await full_store.search_users("", limit=10_000)) == MAX_SEARCH
 
 
+UNTIL = LATER + timedelta(minutes=15)  # when the ended sessions leave the denylist
+
+
 async def rotate(store: Combined, old: str, new: str) -> SessionRecord:
     return await store.rotate_refresh_token(
-        token_hash=old, new_token_hash=new, now=LATER, new_expires_at=LATER + DAY, grace=MINUTE
+        token_hash=old,
+        new_token_hash=new,
+        now=LATER,
+        new_expires_at=LATER + DAY,
+        grace=MINUTE,
+        max_age=30 * DAY,
+        deny_until=UNTIL,
     )
 
 
@@ -144,7 +153,7 @@ async def test_disable_revokes_everything(full_store: Combined) -> None:
     await full_store.create_sso_session(sso(alice.user_id, "sso-a"))
     await full_store.create_sso_session(sso(bob.user_id, "sso-b"))
 
-    assert await full_store.disable_user(alice.user_id, now=LATER) is True
+    assert await full_store.disable_user(alice.user_id, now=LATER, deny_until=UNTIL) is True
     disabled = await full_store.get_user(alice.user_id)
     assert disabled is not None
     assert disabled.disabled is True
@@ -172,8 +181,11 @@ async def test_disable_revokes_everything(full_store: Combined) -> None:
 
 async def test_disabling_again_keeps_the_first_revocation(full_store: Combined) -> None:
     alice = await open_session(full_store, "rt-a", ALICE)
-    assert await full_store.disable_user(alice.user_id, now=LATER) is True
-    assert await full_store.disable_user(alice.user_id, now=LATER + DAY) is True
+    assert await full_store.disable_user(alice.user_id, now=LATER, deny_until=UNTIL) is True
+    assert (
+        await full_store.disable_user(alice.user_id, now=LATER + DAY, deny_until=UNTIL + DAY)
+        is True
+    )
     revoked = await full_store.get_session(alice.id)
     assert revoked is not None
     assert revoked.revoked_at == LATER
@@ -182,9 +194,9 @@ async def test_disabling_again_keeps_the_first_revocation(full_store: Combined) 
 @pytest.mark.parametrize("user_id", ["unknown", str(uuid.uuid4()), "u" * 40, "a\x00b", ""])
 async def test_unknown_user(full_store: Combined, user_id: str) -> None:
     await open_session(full_store)
-    assert await full_store.disable_user(user_id, now=LATER) is False
+    assert await full_store.disable_user(user_id, now=LATER, deny_until=UNTIL) is False
     assert await full_store.enable_user(user_id) is False
-    assert await full_store.delete_user(user_id) is False
+    assert await full_store.delete_user(user_id, now=LATER, deny_until=UNTIL) is False
     assert await full_store.set_roles(user_id, ("admin",)) is False
     assert await full_store.count_users() == 1
 
@@ -199,8 +211,8 @@ async def test_delete_user_takes_everything_but_the_log(full_store: Combined) ->
     await full_store.grant_permission(bob.user_id, client_record().id, now=NOW)
     logged = await full_store.add_audit_event(AuditEvent(at=NOW, event="x", user_id=alice.user_id))
 
-    assert await full_store.delete_user(alice.user_id) is True
-    assert await full_store.delete_user(alice.user_id) is False
+    assert await full_store.delete_user(alice.user_id, now=LATER, deny_until=UNTIL) is True
+    assert await full_store.delete_user(alice.user_id, now=LATER, deny_until=UNTIL) is False
     assert await full_store.get_user(alice.user_id) is None
     assert await full_store.get_session(alice.id) is None
     assert await full_store.session_for_refresh_token("rt-a") is None

@@ -24,11 +24,19 @@ from tests.store.factories import DAY, NOW, open_session, session_key, set_row, 
 
 CONCURRENCY = 20
 GRACE = timedelta(seconds=30)
+MAX_AGE = 30 * DAY
+TOKEN_TTL = timedelta(minutes=15)
 
 
 async def rotate(store: Store, old: str, new: str, now: datetime = NOW) -> SessionRecord:
     return await store.rotate_refresh_token(
-        token_hash=old, new_token_hash=new, now=now, new_expires_at=now + DAY, grace=GRACE
+        token_hash=old,
+        new_token_hash=new,
+        now=now,
+        new_expires_at=now + DAY,
+        grace=GRACE,
+        max_age=MAX_AGE,
+        deny_until=now + TOKEN_TTL,
     )
 
 
@@ -77,7 +85,7 @@ async def test_just_rotated_token_is_superseded_not_reused(store: Store) -> None
 
 
 async def _revoke(store: Store, session: SessionRecord) -> None:
-    await store.revoke_session(session.id, now=NOW)
+    await store.revoke_session(session.id, now=NOW, deny_until=NOW + TOKEN_TTL)
 
 
 async def _disable(store: Store, session: SessionRecord) -> None:
@@ -176,9 +184,11 @@ async def test_concurrent_rotations_have_one_winner(store: Store, stores: list[S
 async def test_revoke_session(store: Store) -> None:
     session = await open_session(store)
     await store.add_session_key(session_key(session))
-    assert await store.revoke_session(session.id, now=NOW) is True
-    assert await store.revoke_session(session.id, now=NOW + DAY) is False
-    assert await store.revoke_session("unknown", now=NOW) is False
+    assert await store.revoke_session(session.id, now=NOW, deny_until=NOW + TOKEN_TTL) is True
+    assert (
+        await store.revoke_session(session.id, now=NOW + DAY, deny_until=NOW + TOKEN_TTL) is False
+    )
+    assert await store.revoke_session("unknown", now=NOW, deny_until=NOW + TOKEN_TTL) is False
     after = await store.get_session(session.id)
     assert after is not None
     assert after.revoked_at == NOW
@@ -266,7 +276,7 @@ async def test_session_key_use_refused(
     session = await open_session(store)
     await store.add_session_key(session_key(session))
     if change == "session":
-        await store.revoke_session(session.id, now=NOW)
+        await store.revoke_session(session.id, now=NOW, deny_until=NOW + TOKEN_TTL)
         await set_row(store, session_keys, "tp-1", revoked_at=None)  # only the session is revoked
     elif change == "user":
         await set_row(store, users, session.user_id, disabled=True)

@@ -5,7 +5,12 @@
 - :class:`~keyfob.integrations.fastapi.KeyfobBearer`: a FastAPI dependency guarding some routes.
 - :class:`~keyfob.integrations.asgi.KeyfobAuthMiddleware`: pure ASGI, guards every route but an
   allowlist.
-- :class:`~keyfob.integrations.denylist.RemoteDenylist` polls keyfob's ``/auth/denylist``.
+- :class:`~keyfob.integrations.denylist.RemoteDenylist` polls keyfob's ``/auth/denylist``: a
+  token is refused when its ``jti`` or its session (``sid``) is revoked; if the feed stays
+  unreachable longer than a token lives, every token is refused (or, with ``fail_open=True``,
+  accepted).
+
+keyfob's URLs (JWKS, denylist) must be https, or plain http to a loopback host only.
 
 The FastAPI module is not imported here, so the rest works without FastAPI installed.
 """

@@ -16,7 +16,6 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
 import anyio
 import anyio.to_thread
@@ -24,6 +23,7 @@ import anyio.to_thread
 from keyfob.core.keys import SigningKey, hs256_signing_key, verification_key_from_jwk
 from keyfob.core.tokens import AccessTokenClaims, unverified_kid, verify_access_token
 from keyfob.errors import ConfigurationError, InvalidToken, KeyfobError, TokenRevoked
+from keyfob.integrations.urls import require_secure_url
 
 log = logging.getLogger("keyfob.integrations")
 
@@ -31,13 +31,19 @@ MAX_JWKS_BYTES = 256 * 1024
 
 
 class Denylist(Protocol):
-    """The ids (``jti``) of revoked access tokens, e.g. a ``RemoteDenylist``.
-
-    Entries are checked on every verification, so ``contains`` must be cheap.
+    """Revoked access tokens, by token id (``jti``) and by session (``sid``), e.g. a
+    ``RemoteDenylist``. Both are checked on every verification, so they must be cheap; either
+    may raise a :class:`KeyfobError` (it refuses the token), as ``RemoteDenylist`` does when it
+    has not been able to read keyfob's list for too long.
     """
 
     async def contains(self, jti: str) -> bool:
         """Whether the token with this ``jti`` has been revoked."""
+        ...
+
+    async def contains_session(self, sid: str) -> bool:
+        """Whether every token of the session ``sid`` has been revoked (logout, refresh-token
+        reuse, a disabled user, a removed sign-in method)."""
         ...
 
 
@@ -51,7 +57,9 @@ class TokenVerifier:
     ``issuer`` and ``audience`` must equal keyfob's ``iss`` (its public URL) and ``aud``.
     ``leeway`` is the clock skew allowed, in seconds; ``cache_size`` bounds the cache of verified
     tokens; ``clock`` returns the current aware UTC time (tests move it). ``fetch_count`` counts
-    JWKS fetches.
+    JWKS fetches. ``jwks_url`` is https, or plain http only to a loopback host (localhost,
+    127.0.0.0/8, ::1): anything else is a :class:`ConfigurationError`. With a ``denylist`` a
+    token is refused when its ``jti`` or its session (``sid``) is on it.
     """
 
     def __init__(
@@ -70,8 +78,8 @@ class TokenVerifier:
     ) -> None:
         if (jwks_url is None) == (secret is None):
             raise ConfigurationError("Give TokenVerifier exactly one of jwks_url or secret.")
-        if jwks_url is not None and urlsplit(jwks_url).scheme not in ("http", "https"):
-            raise ConfigurationError("jwks_url must be an http(s) URL.")
+        if jwks_url is not None:
+            require_secure_url(jwks_url, what="jwks_url")
         self.issuer = issuer
         self.audience = audience
         self.jwks_url = jwks_url
@@ -102,8 +110,12 @@ class TokenVerifier:
                 raise InvalidToken("The access token has expired.")
         else:
             claims = await self._verify_uncached(token, now)
-        if self.denylist is not None and await self.denylist.contains(claims.jti):
-            raise TokenRevoked("The access token has been revoked.")
+        if self.denylist is not None:
+            if await self.denylist.contains(claims.jti):
+                raise TokenRevoked("The access token has been revoked.")
+            sid = claims.session_id
+            if sid is not None and await self.denylist.contains_session(sid):
+                raise TokenRevoked("The session of this access token has ended.")
         return claims
 
     async def _verify_uncached(self, token: str, now: datetime) -> AccessTokenClaims:

@@ -14,6 +14,7 @@ from keyfob.core.tokens import (
     verify_access_token,
 )
 from keyfob.errors import Forbidden, InvalidToken, TokenRevoked
+from keyfob.server.lifetimes import access_token_lifetime
 from keyfob.server.runtime import Runtime, get_runtime
 from keyfob.server.schemas import IdentityOut, TokenResponse, UserOut
 from keyfob.store.records import IdentityRecord, SessionRecord, UserRecord
@@ -48,7 +49,8 @@ def session_identity(user: UserRecord, session: SessionRecord) -> IdentityRecord
 def mint_access_token(
     runtime: Runtime, user: UserRecord, session: SessionRecord, *, amr: tuple[str, ...]
 ) -> str:
-    """Sign an access token for ``user`` in ``session``."""
+    """Sign an access token for ``user`` in ``session`` (its ``exp`` never passes the session's
+    end: :class:`~keyfob.errors.SessionExpired` once it has ended)."""
     identity = session_identity(user, session)
     if identity is not None and identity.kind == "passkey":
         identity = None  # chain and address claims describe wallets only
@@ -62,7 +64,7 @@ def mint_access_token(
         chain=identity.kind if identity else None,
         address=identity.address if identity else None,
         now=runtime.now(),
-        ttl=runtime.settings.access_token_ttl,
+        ttl=access_token_lifetime(runtime, session),
     )
     return token
 
@@ -74,7 +76,7 @@ def token_response(
     return TokenResponse(
         access_token=mint_access_token(runtime, user, session, amr=session.amr),
         refresh_token=refresh_token,
-        expires_in=runtime.settings.access_token_ttl,
+        expires_in=access_token_lifetime(runtime, session),
         user=user_out(user),
     )
 

@@ -1,5 +1,6 @@
-"""Background housekeeping: expired nonces, denylist entries and tokens are purged regularly,
-and the signing keys reloaded (a rotation by ``keyfob keys rotate`` or another instance)."""
+"""Background housekeeping: expired nonces, denylist entries and tokens, and audit events past
+their retention, are purged regularly, and the signing keys reloaded (a rotation by
+``keyfob keys rotate`` or another instance)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from keyfob.server.keyring import RELOAD_INTERVAL
 from keyfob.server.runtime import Runtime
@@ -17,8 +19,15 @@ PURGE_INTERVAL = 600.0
 
 
 async def purge_once(runtime: Runtime) -> int:
-    """Delete everything that has expired; return how many rows went."""
-    removed = await runtime.store.purge_expired(now=runtime.now())
+    """Delete everything that has expired, and the audit events older than their retention
+    (``KEYFOB_AUDIT_RETENTION_DAYS``, failed sign-ins ``KEYFOB_AUDIT_FAILURE_RETENTION_DAYS``);
+    return how many rows went."""
+    now, settings = runtime.now(), runtime.settings
+    removed = await runtime.store.purge_expired(now=now)
+    removed += await runtime.store.purge_audit_events(
+        before=now - timedelta(days=settings.audit_retention_days),
+        failures_before=now - timedelta(days=settings.audit_failure_retention_days),
+    )
     if removed:
         log.info("Purged %d expired rows.", removed)
     return removed

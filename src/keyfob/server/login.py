@@ -20,6 +20,7 @@ from keyfob.core.tokens import hash_refresh_token, new_refresh_token
 from keyfob.errors import InvalidNonce, InvalidRequest, InvalidSessionKey, LegacyFlowDisabled
 from keyfob.server.audit import client_ip, failures_audited, sign_in_event
 from keyfob.server.auth import token_response
+from keyfob.server.lifetimes import first_refresh_expiry, session_key_expiry
 from keyfob.server.runtime import Runtime, get_runtime
 from keyfob.server.schemas import LoginRequest, SignedMessage, TokenResponse, json_response
 from keyfob.store import NonceSpend
@@ -178,7 +179,7 @@ async def start_session(
         amr=amr,
         refresh_token_hash=hash_refresh_token(refresh_token),
         now=now,
-        refresh_expires_at=now + timedelta(seconds=settings.refresh_token_ttl),
+        refresh_expires_at=first_refresh_expiry(settings, now),
         audit=audit,
     )
     user, session = outcome.user, outcome.session
@@ -191,7 +192,7 @@ async def start_session(
                 session_id=session.id,
                 jwk=json.dumps(session_key.jwk, separators=(",", ":")),
                 created_at=now,
-                expires_at=now + timedelta(seconds=settings.session_key_ttl),
+                expires_at=session_key_expiry(settings, session, now),
                 last_timestamp_ms=0,
                 revoked_at=None,
             )

@@ -27,9 +27,19 @@ async def jwks(runtime: RuntimeDep) -> dict[str, Any]:
 
 @router.get("/auth/denylist", tags=["keys"])
 async def denylist(runtime: RuntimeDep) -> dict[str, Any]:
-    """Access tokens revoked before their expiry (by logout), for guards to consult."""
-    denied = await runtime.store.denied_tokens(now=runtime.now())
-    return {"revoked": [{"jti": jti, "exp": int(exp.timestamp())} for jti, exp in denied]}
+    """Access tokens revoked before their expiry, for apps to consult: ``revoked`` by ``jti``
+    (the token a logout was sent with), ``revoked_sessions`` by ``sid`` (every token of a
+    session ended by logout, refresh-token reuse, a removed sign-in method or an admin), each
+    until ``exp``; ``access_token_ttl`` is how long a token lives, so how stale an app may let
+    its copy of this list become."""
+    now = runtime.now()
+    denied = await runtime.store.denied_tokens(now=now)
+    sessions = await runtime.store.denied_sessions(now=now)
+    return {
+        "revoked": [{"jti": jti, "exp": int(exp.timestamp())} for jti, exp in denied],
+        "revoked_sessions": [{"sid": sid, "exp": int(exp.timestamp())} for sid, exp in sessions],
+        "access_token_ttl": runtime.settings.access_token_ttl,
+    }
 
 
 @router.get("/healthz", tags=["health"])

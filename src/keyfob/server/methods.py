@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from keyfob.server.audit import client_ip, record_event
 from keyfob.server.auth import CurrentUser, RuntimeDep, user_out
+from keyfob.server.lifetimes import deny_until
 from keyfob.server.login import nonce_spend, verify_signature
 from keyfob.server.schemas import IdentityOut, LinkWalletRequest, UserOut
 from keyfob.store.store import spend_nonce
@@ -65,7 +66,12 @@ async def remove_method(
 ) -> Response:
     """Remove one of the signed-in user's sign-in methods (and the sessions it opened);
     409 if it is the last one."""
-    await runtime.store.remove_identity(user_id=user.id, identity_id=identity_id)
+    await runtime.store.remove_identity(
+        user_id=user.id,
+        identity_id=identity_id,
+        now=runtime.now(),
+        deny_until=deny_until(runtime),
+    )
     await record_event(
         runtime,
         "sign_in_method_removed",

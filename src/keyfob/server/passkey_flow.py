@@ -35,6 +35,7 @@ from keyfob.errors import (
     SignCountRegression,
 )
 from keyfob.server.audit import failures_audited, record_event, sign_in_event
+from keyfob.server.lifetimes import first_refresh_expiry
 from keyfob.server.runtime import Runtime
 from keyfob.store import NonceSpend, SignInOutcome
 from keyfob.store.passkeys import PASSKEY, NewPasskey
@@ -173,7 +174,7 @@ async def finish_registration(
         ),
         now=now,
         refresh_token_hash=hash_refresh_token(refresh_token) if refresh_token else None,
-        refresh_expires_at=now + timedelta(seconds=settings.refresh_token_ttl),
+        refresh_expires_at=first_refresh_expiry(settings, now),
         adding=user is not None,
     )
     event = "passkey_added" if user is not None else "passkey_registered"
@@ -252,7 +253,7 @@ async def _finish_sign_in(
             amr=(PASSKEY,),
             refresh_token_hash=hash_refresh_token(refresh_token) if refresh_token else None,
             now=now,
-            refresh_expires_at=now + timedelta(seconds=settings.refresh_token_ttl),
+            refresh_expires_at=first_refresh_expiry(settings, now),
             audit=sign_in_event(runtime, PASSKEY, ip=ip, client_id=client_id),
         )
     except SignCountRegression:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Response
 from keyfob.core.tokens import hash_refresh_token, new_refresh_token
 from keyfob.errors import Forbidden, InvalidToken
 from keyfob.server.auth import Claims, RuntimeDep, token_response
+from keyfob.server.lifetimes import deny_until, max_age
 from keyfob.server.runtime import Runtime
 from keyfob.server.schemas import LogoutRequest, RefreshRequest, TokenResponse, json_response
 
@@ -25,6 +26,8 @@ async def refresh_tokens(runtime: Runtime, body: RefreshRequest) -> TokenRespons
         now=now,
         new_expires_at=now + timedelta(seconds=settings.refresh_token_ttl),
         grace=timedelta(seconds=settings.refresh_grace),
+        max_age=max_age(settings),
+        deny_until=deny_until(runtime),
     )
     user = await store.get_user(session.user_id)
     if user is None:
@@ -42,12 +45,13 @@ async def refresh(body: RefreshRequest, runtime: RuntimeDep) -> Response:
 
 @router.post("/auth/logout", status_code=204, response_class=Response)
 async def logout(claims: Claims, runtime: RuntimeDep, body: LogoutRequest | None = None) -> None:
-    """End the session: revoke its refresh tokens and session keys, denylist this access token."""
-    store, now = runtime.store, runtime.now()
+    """End the session: revoke its refresh tokens and session keys, denylist this access token
+    and (for apps, by ``sid``) every other access token of the session."""
+    store, now, until = runtime.store, runtime.now(), deny_until(runtime)
     await store.deny_token(claims.jti, expires_at=datetime.fromtimestamp(claims.expires_at, UTC))
     if claims.session_id is not None:
-        await store.revoke_session(claims.session_id, now=now)
+        await store.revoke_session(claims.session_id, now=now, deny_until=until)
     if body is not None and body.refresh_token:
         session = await store.session_for_refresh_token(hash_refresh_token(body.refresh_token))
         if session is not None and session.user_id == claims.subject:
-            await store.revoke_session(session.id, now=now)
+            await store.revoke_session(session.id, now=now, deny_until=until)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Response
 from keyfob.core.session_keys import parse_session_key, verify_session_key_proof
 from keyfob.errors import Forbidden, InvalidSessionKey, NotFound
 from keyfob.server.auth import CurrentUser, RuntimeDep, mint_access_token
+from keyfob.server.lifetimes import access_token_lifetime, session_end
 from keyfob.server.runtime import Runtime
 from keyfob.server.schemas import (
     AccessTokenResponse,
@@ -44,12 +45,15 @@ async def mint_for_session_key(
         )
     session = await store.get_session(used.session_id)
     user = await store.get_user(used.user_id)
-    if session is None or user is None:
+    # A key stored before its session's end was capped (or under a longer max age) dies here.
+    if session is None or user is None or session_end(runtime.settings, session) <= now:
         raise InvalidSessionKey("The session of this key has ended; sign in again.")
     if user.disabled:
         raise Forbidden("This account is disabled.")
     token = mint_access_token(runtime, user, session, amr=(*session.amr, "session_key"))
-    return AccessTokenResponse(access_token=token, expires_in=runtime.settings.access_token_ttl)
+    return AccessTokenResponse(
+        access_token=token, expires_in=access_token_lifetime(runtime, session)
+    )
 
 
 @router.post(

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     refresh_token_ttl: int = Field(default=7 * 24 * 3600, ge=60)
     refresh_grace: int = Field(default=10, ge=0, le=300)
     session_key_ttl: int = Field(default=30 * 24 * 3600, ge=60)
+    session_max_age: int = Field(default=30 * 24 * 3600, ge=300)
+    audit_retention_days: int = Field(default=400, ge=1)
+    audit_failure_retention_days: int = Field(default=30, ge=1)
     token_algorithm: Literal["EdDSA", "ES256", "HS256"] = "EdDSA"
     token_audience: str | None = None
     statement: str = "Sign in with your key. This request will not trigger a transaction."

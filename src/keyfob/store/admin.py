@@ -19,10 +19,10 @@ from keyfob.store.schema import (
     UTCDateTime,
     identities,
     session_keys,
-    sessions,
     sso_sessions,
     users,
 )
+from keyfob.store.sessions import end_sessions
 
 #: The most users one search returns.
 MAX_SEARCH = 500
@@ -73,11 +73,6 @@ _now = bindparam("now", type_=UTCDateTime())
 _uid: Any = bindparam("uid")
 _DISABLE = update(users).where(_u.id == _uid).values(disabled=true())
 _ENABLE = update(users).where(_u.id == _uid).values(disabled=false())
-_REVOKE_SESSIONS = (
-    update(sessions)
-    .where(sessions.c.user_id == _uid, sessions.c.revoked_at.is_(None))
-    .values(revoked_at=_now)
-)
 _REVOKE_KEYS = (
     update(session_keys)
     .where(session_keys.c.user_id == _uid, session_keys.c.revoked_at.is_(None))
@@ -114,13 +109,15 @@ class AdminStore(StoreBase):
             statement = _SEARCH_LONG if long else _SEARCH_SHORT
         return _users_from(await self._run.read(every, statement, params))
 
-    async def disable_user(self, user_id: str, *, now: datetime) -> bool:
+    async def disable_user(self, user_id: str, *, now: datetime, deny_until: datetime) -> bool:
         """Disable the user and, in the same transaction, revoke all of their sessions (their
-        refresh tokens die with them) and session keys and end their SSO sessions. False if
-        there is no such user."""
+        refresh tokens die with them, their access tokens are on the denylist until
+        ``deny_until``) and session keys and end their SSO sessions. False if there is no such
+        user."""
         if not storable(user_id):
             return False
-        return await self._run.write(_disable, {"uid": user_id, "now": now})
+        params = {"uid": user_id, "now": now, "deny_until": deny_until}
+        return await self._run.write(_disable, params)
 
     async def enable_user(self, user_id: str) -> bool:
         """Let a disabled user sign in again (revoked sessions stay revoked); False if there
@@ -129,11 +126,13 @@ class AdminStore(StoreBase):
             return False
         return await self._run.write_one(rowcount, _ENABLE, {"uid": user_id}) == 1
 
-    async def delete_user(self, user_id: str) -> bool:
-        """Delete the user with everything of theirs but the audit log; False if unknown."""
+    async def delete_user(self, user_id: str, *, now: datetime, deny_until: datetime) -> bool:
+        """Delete the user with everything of theirs but the audit log (their live sessions'
+        access tokens stay on the denylist until ``deny_until``); False if unknown."""
         if not storable(user_id):
             return False
-        return await self._run.write_one(rowcount, _DELETE_USER, {"uid": user_id}) == 1
+        params = {"uid": user_id, "now": now, "deny_until": deny_until}
+        return await self._run.write(_delete_user, params)
 
     async def set_roles(self, user_id: str, roles: tuple[str, ...]) -> bool:
         """Replace the user's roles; False if there is no such user. Raises
@@ -169,10 +168,15 @@ def _is_word(role: str) -> bool:
 def _disable(conn: Connection, params: dict[str, Any]) -> bool:
     if rowcount(conn, _DISABLE, params) != 1:
         return False
-    execute(conn, _REVOKE_SESSIONS, params)
+    end_sessions(conn, "uid", params)
     execute(conn, _REVOKE_KEYS, params)
     execute(conn, _DELETE_SSO, params)
     return True
+
+
+def _delete_user(conn: Connection, params: dict[str, Any]) -> bool:
+    end_sessions(conn, "uid", params)  # deleted with the user, but denied until then
+    return rowcount(conn, _DELETE_USER, params) == 1
 
 
 def _users_from(rows: Sequence[RowLike]) -> list[UserRecord]:

@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 import functools
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, String, bindparam, func, insert, select
+from sqlalchemy import BigInteger, Integer, String, bindparam, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from keyfob.errors import InvalidRequest
-from keyfob.store.base import StoreBase, every, execute, scalar
+from keyfob.store.base import StoreBase, every, execute, rowcount, scalar
 from keyfob.store.records import AuditEvent
 from keyfob.store.rows_admin import audit_event_from, storable
-from keyfob.store.schema import admin_settings, audit_events
+from keyfob.store.schema import UTCDateTime, admin_settings, audit_events
 
 #: The most events one call of :meth:`AuditStore.audit_events` returns.
 MAX_AUDIT_PAGE = 500
 _KEY_LENGTH = 64  # admin_settings.key is a String(64)
 _BIGINT = 2**63
 _EVENT_LENGTH = 64  # the widest column a filter compares with (event; ids have 36)
+
+#: The events of failed sign-ins, kept for their own (shorter) retention.
+FAILED_SIGN_IN_EVENTS = ("sign_in_failed",)
+#: The most audit rows one purge transaction deletes.
+AUDIT_PURGE_BATCH = 1000
 
 _a = audit_events.c
 _INSERT_EVENT = insert(audit_events).returning(_a.id)
@@ -50,6 +56,20 @@ def _events_query(filters: tuple[str, ...]) -> Any:
         .order_by(_a.id.desc())
         .limit(bindparam("limit", type_=Integer()))
     )
+
+
+def _purge_query(*, failures_only: bool) -> Any:
+    """Delete the oldest ``batch`` events written before ``before`` (of failed sign-ins only,
+    or of any kind)."""
+    chosen = select(_a.id).where(_a.at < bindparam("before", type_=UTCDateTime()))
+    if failures_only:
+        chosen = chosen.where(_a.event.in_(FAILED_SIGN_IN_EVENTS))
+    chosen = chosen.order_by(_a.id).limit(bindparam("batch", type_=Integer()))
+    return delete(audit_events).where(_a.id.in_(chosen.scalar_subquery()))
+
+
+_PURGE_FAILURES = _purge_query(failures_only=True)
+_PURGE_ANY = _purge_query(failures_only=False)
 
 
 def _upsert(insert_: Any) -> Any:
@@ -111,6 +131,27 @@ class AuditStore(StoreBase):
         params["limit"] = max(1, min(limit, MAX_AUDIT_PAGE))
         rows = await self._run.read(every, query, params)
         return [audit_event_from(row._mapping) for row in rows]
+
+    async def purge_audit_events(
+        self,
+        *,
+        before: datetime,
+        failures_before: datetime,
+        batch: int = AUDIT_PURGE_BATCH,
+    ) -> int:
+        """Delete the events written before ``before``, and the failed sign-ins written before
+        ``failures_before``, in transactions of at most ``batch`` rows (so a large backlog never
+        holds a long lock); return how many went."""
+        purged = 0
+        for statement, cutoff in ((_PURGE_FAILURES, failures_before), (_PURGE_ANY, before)):
+            size = max(1, batch)
+            params = {"before": cutoff, "batch": size}
+            while True:
+                removed: int = await self._run.write_one(rowcount, statement, params)
+                purged += removed
+                if removed < size:
+                    break
+        return purged
 
     async def admin_settings(self) -> dict[str, str]:
         """Every admin setting, key to value."""

@@ -38,7 +38,7 @@ from keyfob.store.schema import (
     passkeys,
     users,
 )
-from keyfob.store.sessions import create_session_rows, session_rows
+from keyfob.store.sessions import create_session_rows, end_sessions, session_rows
 
 PASSKEY = "passkey"
 _i, _p, _u, _c = identities.c, passkeys.c, users.c, passkey_challenges.c
@@ -202,10 +202,14 @@ class PasskeyStore(StoreBase):
         args = (user_id, kind, address, public_key, now, before)
         return await self._run.write(_link, self._sql, *args)
 
-    async def remove_identity(self, *, user_id: str, identity_id: str) -> None:
-        """Remove one of the user's sign-in methods (its sessions end with it by cascade);
-        :class:`NotFound` if it is not theirs, :class:`Conflict` if it is their last."""
-        await self._run.write(_remove, user_id, identity_id)
+    async def remove_identity(
+        self, *, user_id: str, identity_id: str, now: datetime, deny_until: datetime
+    ) -> None:
+        """Remove one of the user's sign-in methods (its sessions end with it by cascade, their
+        access tokens on the denylist until ``deny_until``); :class:`NotFound` if it is not
+        theirs, :class:`Conflict` if it is their last."""
+        params = {"iid": identity_id, "uid": user_id, "now": now, "deny_until": deny_until}
+        await self._run.write(_remove, params)
 
 
 def _register(
@@ -312,13 +316,14 @@ def _link(
     raise Conflict("This wallet already signs in to another account.")
 
 
-def _remove(conn: Connection, user_id: str, identity_id: str) -> None:
-    mine = every(conn, _USER_IDENTITIES, {"uid": user_id})
-    if not any(row.id == identity_id for row in mine):
+def _remove(conn: Connection, params: dict[str, Any]) -> None:
+    mine = every(conn, _USER_IDENTITIES, params)
+    if not any(row.id == params["iid"] for row in mine):
         raise NotFound("You have no sign-in method with this id.")
     if len(mine) == 1:
         raise Conflict("This is your last way to sign in; add another before removing it.")
-    execute(conn, _DELETE_IDENTITY, {"iid": identity_id, "uid": user_id})
+    end_sessions(conn, "iid", params)  # deleted by cascade below, but denied until then
+    execute(conn, _DELETE_IDENTITY, params)
 
 
 def challenge_from(row: Any) -> PasskeyChallengeRecord:

@@ -16,15 +16,27 @@ from keyfob.errors import (
     KeyfobError,
     RefreshTokenReused,
     RefreshTokenSuperseded,
+    SessionExpired,
     TokenRevoked,
 )
 from keyfob.store.base import StoreBase, every, execute, first, one, rowcount, scalar
 from keyfob.store.records import SessionKeyRecord, SessionRecord
 from keyfob.store.rows import join_words, session_from, session_key_from
 from keyfob.store.rows_admin import storable
-from keyfob.store.schema import UTCDateTime, refresh_tokens, session_keys, sessions, users
+from keyfob.store.schema import (
+    UTCDateTime,
+    denied_tokens,
+    refresh_tokens,
+    session_keys,
+    sessions,
+    users,
+)
 
 _rt, _sk, _s = refresh_tokens.c, session_keys.c, sessions.c
+
+#: How a revoked session is written on the denylist: ``sid:`` and the session's id, in the
+#: ``jti`` column (a ``jti`` keyfob mints is base64url and never holds a colon).
+SESSION_PREFIX = "sid:"
 
 
 def _now() -> Any:
@@ -41,6 +53,35 @@ def _live_session(session_id: Any) -> Any:
     )
 
 
+def _revoking(*where: Any) -> Any:
+    return (
+        update(sessions)
+        .where(*where, _s.revoked_at.is_(None))
+        .values(revoked_at=_now())
+        .returning(_s.id)
+    )
+
+
+# The live sessions of one session id, user or sign-in method, revoked.
+_REVOKE_SESSIONS_BY = {
+    "sid": _revoking(_s.id == bindparam("sid")),
+    "uid": _revoking(_s.user_id == bindparam("uid")),
+    "iid": _revoking(_s.identity_id == bindparam("iid")),
+}
+_INSERT_DENIED = insert(denied_tokens)
+
+
+def end_sessions(conn: Connection, by: str, params: dict[str, Any]) -> int:
+    """Revoke the live sessions whose ``by`` (``sid``, ``uid`` or ``iid``) is ``params[by]``
+    and put each on the denylist until ``params["deny_until"]``, inside the caller's
+    transaction; return how many ended. (Their session keys are the caller's.)"""
+    ended = [row[0] for row in every(conn, _REVOKE_SESSIONS_BY[by], params)]
+    for session_id in ended:
+        denied = {"jti": SESSION_PREFIX + session_id, "expires_at": params["deny_until"]}
+        execute(conn, _INSERT_DENIED, denied)
+    return len(ended)
+
+
 _INSERT_SESSION = insert(sessions).returning(*sessions.c)
 _INSERT_REFRESH = insert(refresh_tokens)
 _GET_SESSION = select(sessions).where(_s.id == bindparam("sid"))
@@ -54,6 +95,10 @@ _ROTATE = (
         _rt.rotated_at.is_(None),
         _rt.expires_at > _now(),
         _live_session(_rt.session_id),
+        exists().where(
+            _s.id == _rt.session_id,
+            _s.created_at > bindparam("started_after", type_=UTCDateTime()),
+        ),
     )
     .values(rotated_at=_now(), replaced_by=bindparam("new_hash", type_=String()))
     .returning(_rt.session_id)
@@ -65,6 +110,7 @@ _LOOKUP_REFRESH = (
         _rt.expires_at,
         _rt.rotated_at,
         _s.revoked_at,
+        _s.created_at.label("session_created_at"),
         users.c.disabled,
         _successor.c.token_hash.label("successor"),
         _successor.c.rotated_at.label("successor_rotated_at"),
@@ -76,11 +122,6 @@ _LOOKUP_REFRESH = (
         .outerjoin(_successor, _successor.c.token_hash == _rt.replaced_by)
     )
     .where(_rt.token_hash == bindparam("old_hash"))
-)
-_REVOKE_SESSION = (
-    update(sessions)
-    .where(_s.id == bindparam("sid"), _s.revoked_at.is_(None))
-    .values(revoked_at=_now())
 )
 _REVOKE_SESSION_KEYS = (
     update(session_keys)
@@ -146,17 +187,28 @@ class SessionStore(StoreBase):
         now: datetime,
         new_expires_at: datetime,
         grace: timedelta,
+        max_age: timedelta,
+        deny_until: datetime,
     ) -> SessionRecord:
         """Spend the refresh token ``token_hash`` and make ``new_token_hash`` its successor.
 
-        Of concurrent attempts exactly one wins. Otherwise raises :class:`InvalidToken` (unknown
-        or expired), :class:`TokenRevoked` (session revoked or user disabled),
+        The successor expires at ``new_expires_at`` or at the session's end (``created_at +
+        max_age``), whichever comes first. Of concurrent attempts exactly one wins. Otherwise
+        raises :class:`InvalidToken` (unknown or expired), :class:`SessionExpired` (the session
+        is older than ``max_age``), :class:`TokenRevoked` (session revoked or user disabled),
         :class:`RefreshTokenSuperseded` (rotated less than ``grace`` ago and its successor is
         still the live token: nothing is revoked) or, for any other reuse,
-        :class:`RefreshTokenReused` after revoking the whole session.
+        :class:`RefreshTokenReused` after revoking the whole session (its access tokens go on
+        the denylist until ``deny_until``).
         """
-        params = {"old_hash": token_hash, "new_hash": new_token_hash, "now": now}
-        outcome = await self._run.write(_rotate, params, new_expires_at, grace)
+        params = {
+            "old_hash": token_hash,
+            "new_hash": new_token_hash,
+            "now": now,
+            "started_after": now - max_age,
+            "deny_until": deny_until,
+        }
+        outcome = await self._run.write(_rotate, params, new_expires_at, grace, max_age)
         if isinstance(outcome, KeyfobError):
             raise outcome
         return session_from(outcome._mapping)
@@ -173,9 +225,10 @@ class SessionStore(StoreBase):
         row = await self._run.read(first, _SESSION_FOR_REFRESH, {"token_hash_": token_hash})
         return None if row is None else session_from(row._mapping)
 
-    async def revoke_session(self, session_id: str, *, now: datetime) -> bool:
-        """Revoke a session and its session keys; True if it was live until now."""
-        return await self._run.write(_revoke, session_id, now)
+    async def revoke_session(self, session_id: str, *, now: datetime, deny_until: datetime) -> bool:
+        """Revoke a session and its session keys, and put the session on the denylist until
+        ``deny_until`` (when its last access token expires); True if it was live until now."""
+        return await self._run.write(_revoke, session_id, now, deny_until)
 
     async def add_session_key(self, record: SessionKeyRecord) -> None:
         """Store a session key; the same key again for the same user re-authorises (replaces) it.
@@ -261,22 +314,28 @@ def create_session_rows(conn: Connection, session: dict[str, Any], token: dict[s
 
 
 def _rotate(
-    conn: Connection, params: dict[str, Any], new_expires_at: datetime, grace: timedelta
+    conn: Connection,
+    params: dict[str, Any],
+    new_expires_at: datetime,
+    grace: timedelta,
+    max_age: timedelta,
 ) -> Any:
     """The session's row if the token rotated, else the error to raise (after committing a
     reuse revocation)."""
     session_id = scalar(conn, _ROTATE, params)
     if session_id is None:
         return _refusal(conn, params, grace)
+    session = one(conn, _GET_SESSION, {"sid": session_id})
     successor = {
         "token_hash": params["new_hash"],
         "session_id": session_id,
         "parent_hash": params["old_hash"],
         "created_at": params["now"],
-        "expires_at": new_expires_at,
+        # A refresh token never outlives its session.
+        "expires_at": min(new_expires_at, session.created_at + max_age),
     }
     execute(conn, _INSERT_REFRESH, successor)
-    return one(conn, _GET_SESSION, {"sid": session_id})
+    return session
 
 
 def _refusal(conn: Connection, params: dict[str, Any], grace: timedelta) -> KeyfobError:
@@ -286,6 +345,8 @@ def _refusal(conn: Connection, params: dict[str, Any], grace: timedelta) -> Keyf
         return InvalidToken("This refresh token is unknown.")
     if row.revoked_at is not None or row.disabled:
         return TokenRevoked("This refresh token's session has ended.")
+    if row.session_created_at <= params["started_after"]:
+        return SessionExpired()
     if row.expires_at <= now:
         return InvalidToken("This refresh token has expired.")
     if row.rotated_at is None:  # only a concurrent revocation gets here; refuse, change nothing
@@ -297,12 +358,12 @@ def _refusal(conn: Connection, params: dict[str, Any], grace: timedelta) -> Keyf
     )
     if successor_live and now - row.rotated_at <= grace:
         return RefreshTokenSuperseded()
-    _revoke(conn, row.session_id, now)
+    _revoke(conn, row.session_id, now, params["deny_until"])
     return RefreshTokenReused()
 
 
-def _revoke(conn: Connection, session_id: str, now: datetime) -> bool:
-    params = {"sid": session_id, "now": now}
-    revoked = rowcount(conn, _REVOKE_SESSION, params) == 1
+def _revoke(conn: Connection, session_id: str, now: datetime, deny_until: datetime) -> bool:
+    params = {"sid": session_id, "now": now, "deny_until": deny_until}
+    revoked = end_sessions(conn, "sid", params) == 1
     execute(conn, _REVOKE_SESSION_KEYS, params)
     return revoked

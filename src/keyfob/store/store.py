@@ -71,7 +71,7 @@ from keyfob.store.schema import (
     used_tokens,
     users,
 )
-from keyfob.store.sessions import SessionStore, create_session_rows, session_rows
+from keyfob.store.sessions import SESSION_PREFIX, SessionStore, create_session_rows, session_rows
 from keyfob.store.sso import SsoStore
 
 _i, _u = identities.c, users.c
@@ -301,7 +301,14 @@ class Store(SessionStore, PasskeyStore, ClientStore, SsoStore, AuditStore, Admin
     async def denied_tokens(self, *, now: datetime) -> list[tuple[str, datetime]]:
         """The denylist: ``(jti, expires_at)`` of every denied token not yet expired."""
         rows = await self._run.read(every, _DENIED, {"now": now})
-        return [(row.jti, row.expires_at) for row in rows]
+        return [(row.jti, row.expires_at) for row in rows if not _is_session(row.jti)]
+
+    async def denied_sessions(self, *, now: datetime) -> list[tuple[str, datetime]]:
+        """``(session_id, until)`` of every session revoked (or deleted) so recently that some
+        access token of it may still be live: until then apps refuse its tokens by ``sid``."""
+        rows = await self._run.read(every, _DENIED, {"now": now})
+        cut = len(SESSION_PREFIX)
+        return [(row.jti[cut:], row.expires_at) for row in rows if _is_session(row.jti)]
 
     async def add_signing_key(self, record: SigningKeyRecord) -> None:
         """Store a new token-signing key."""
@@ -411,6 +418,10 @@ def _first_sign_in(
         raise _LostRace  # rolls back the user inserted above
     identity = identity_from(row._mapping)
     return user_from(user._mapping, [identity]), identity
+
+
+def _is_session(jti: str) -> bool:
+    return jti.startswith(SESSION_PREFIX)
 
 
 def _purge(conn: Connection, params: dict[str, Any]) -> int:

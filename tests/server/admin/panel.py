@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from keyfob.core.tokens import hash_refresh_token
+from keyfob.server.lifetimes import deny_until
 from keyfob.server.sso import PLAIN_COOKIE
 from keyfob.store.records import SsoSessionRecord, UserRecord
 from tests.server.conftest import PUBLIC_URL, Server
@@ -29,7 +30,9 @@ async def make_user(
     if roles:
         assert await store.set_roles(user.id, roles)
     if disabled:
-        assert await store.disable_user(user.id, now=server.runtime.now())
+        assert await store.disable_user(
+            user.id, now=server.runtime.now(), deny_until=deny_until(server.runtime)
+        )
     found = await store.get_user(user.id)
     assert found is not None
     return found

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from keyfob.core.tokens import hash_refresh_token
+from keyfob.server.lifetimes import deny_until
 from keyfob.server.sso import PLAIN_COOKIE
 from tests.server.admin.panel import make_user, sign_in_panel, sso_session
 from tests.server.conftest import PUBLIC_URL, Server
@@ -87,7 +88,9 @@ async def test_admin_passkey_options_require_user_verification(server: Server) -
 async def test_a_disabled_admin_is_signed_out(server: Server) -> None:
     panel = await sign_in_panel(server)
     assert (await panel.get("/admin/clients")).status_code == 200
-    await server.runtime.store.disable_user(panel.admin.id, now=server.runtime.now())
+    await server.runtime.store.disable_user(
+        panel.admin.id, now=server.runtime.now(), deny_until=deny_until(server.runtime)
+    )
     assert (await panel.get("/admin/clients")).status_code == 303
 
 

@@ -64,6 +64,13 @@ async def test_disable_revokes_refresh_tokens_and_sso_sessions(server: Server) -
     )  # fmt: skip
     assert await last_event(panel) == ("admin.user_disabled", alice.id, None, panel.admin.id)
     assert (await server.post("/auth/refresh", {"refreshToken": refresh})).status_code in (401, 403)
+    # Apps learn it too: the session is on the denylist feed for one access-token lifetime.
+    session = await server.runtime.store.session_for_refresh_token(hash_refresh_token(refresh))
+    assert session is not None
+    feed = (await server.client.get("/auth/denylist")).json()
+    until = int(server.runtime.now().timestamp()) + server.runtime.settings.access_token_ttl
+    assert [entry["sid"] for entry in feed["revoked_sessions"]] == [session.id]
+    assert until - 5 <= feed["revoked_sessions"][0]["exp"] <= until
 
     response = await panel.post(f"/admin/users/{alice.id}/enable")
     assert response.status_code == 303
@@ -136,3 +143,16 @@ async def test_grant_and_revoke_permission(server: Server) -> None:
     )
     again = await panel.post(f"/admin/users/{alice.id}/revoke", {"client_id": client.id})
     assert again.status_code == 404
+
+
+async def test_deleting_a_user_puts_their_live_sessions_on_the_denylist(server: Server) -> None:
+    panel = await sign_in_panel(server)
+    alice = await make_user(server, ALICE)
+    refresh = await with_refresh_token(server, alice)
+    session = await server.runtime.store.session_for_refresh_token(hash_refresh_token(refresh))
+    assert session is not None
+    response = await panel.post(f"/admin/users/{alice.id}/delete")
+    assert response.status_code == 303, response.text
+    assert await server.runtime.store.get_session(session.id) is None  # gone with the user
+    feed = (await server.client.get("/auth/denylist")).json()
+    assert [entry["sid"] for entry in feed["revoked_sessions"]] == [session.id]

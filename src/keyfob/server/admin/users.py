@@ -9,6 +9,7 @@ from keyfob.errors import Forbidden, NotFound
 from keyfob.server.admin.guard import Admin, admin_endpoint, admin_form, current_admin, form_text
 from keyfob.server.admin.views import page, see_other
 from keyfob.server.clients import get_client
+from keyfob.server.lifetimes import deny_until
 from keyfob.store.records import UserRecord
 
 SEARCH_LIMIT = 50
@@ -59,7 +60,10 @@ async def disable_user(request: Request) -> Response:
     admin, _ = await admin_form(request)
     user = await _user(admin, request)
     _not_self(admin, user, "disable")
-    if not await admin.runtime.store.disable_user(user.id, now=admin.runtime.now()):
+    runtime = admin.runtime
+    if not await runtime.store.disable_user(
+        user.id, now=runtime.now(), deny_until=deny_until(runtime)
+    ):
         raise NotFound("There is no such user.")
     await admin.audit("user_disabled", user_id=user.id)
     return see_other(f"/admin/users/{user.id}", "user_disabled")
@@ -91,7 +95,10 @@ async def delete_user(request: Request) -> Response:
     admin, _ = await admin_form(request)
     user = await _user(admin, request)
     _not_self(admin, user, "delete")
-    if not await admin.runtime.store.delete_user(user.id):
+    runtime = admin.runtime
+    if not await runtime.store.delete_user(
+        user.id, now=runtime.now(), deny_until=deny_until(runtime)
+    ):
         raise NotFound("There is no such user.")
     await admin.audit("user_deleted", user_id=user.id)
     return see_other("/admin/users", "user_deleted")
