@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from keyfob import __version__
 from keyfob.server import (
     challenge,
+    docs,
     hosted,
     login,
     me,
@@ -66,7 +67,7 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # keyfob.server.docs serves /docs without a CDN
         redoc_url=None,
     )
     install_error_handlers(app)
@@ -76,6 +77,7 @@ def create_app(
     hosted.install(app)
     # admin panel
     admin_routes.install(app)
+    docs.install(app)
     if fast_path:
         app.add_middleware(FastPath, runtime=lambda: app.state.runtime)
     app.add_middleware(RateLimitMiddleware, per_minute=settings.rate_limit)
