@@ -27,6 +27,7 @@ from keyfob.server.errors import install_error_handlers
 from keyfob.server.fastpath import FastPath
 from keyfob.server.headers import SecurityHeadersMiddleware
 from keyfob.server.housekeeping import housekeeping
+from keyfob.server.inputs import UrlGuardMiddleware
 from keyfob.server.middleware import BodyLimitMiddleware, RateLimitMiddleware
 from keyfob.server.runtime import open_runtime, utc_now
 from keyfob.server.settings import Settings
@@ -82,6 +83,7 @@ def create_app(
         app.add_middleware(FastPath, runtime=lambda: app.state.runtime)
     app.add_middleware(RateLimitMiddleware, per_minute=settings.rate_limit)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(UrlGuardMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.public_url.startswith("https://"))
     return app
 
