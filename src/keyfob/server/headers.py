@@ -14,7 +14,7 @@ answers of the other middleware) and only appends to the header list of the resp
 
 from __future__ import annotations
 
-from keyfob.server.middleware import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 #: Two years, the value hstspreload.org asks for; subdomains of keyfob's host are included.
 HSTS = "max-age=63072000; includeSubDomains"

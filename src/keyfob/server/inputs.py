@@ -22,10 +22,10 @@ from pydantic import AfterValidator, Field
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from keyfob.errors import InvalidRequest, InvalidUrl, KeyfobError
 from keyfob.server.errors import error_response, wants_page
-from keyfob.server.middleware import ASGIApp, Receive, Scope, Send
 from keyfob.server.pages import error_page
 
 #: C0 controls, DEL and C1 controls: no keyfob value holds one.
