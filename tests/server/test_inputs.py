@@ -66,7 +66,17 @@ async def test_bad_thumbprint_for_a_token_is_422(server: Server, thumbprint: str
     assert_json_error(await server.post("/auth/session-key/token", body), 422, "invalid_request")
 
 
-@pytest.mark.parametrize("path", ["/auth/session-keys/%00", "/auth/methods/a%0Ab", "/auth/me%7F"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/auth/session-keys/%00",
+        "/auth/methods/a%0Ab",
+        "/auth/me%7F",
+        "/auth/session-keys/A%2BB",
+        "/auth/methods/%C3%A9",
+        "/auth/methods/'%20OR%201=1",
+    ],
+)
 async def test_control_characters_in_api_urls_are_400(
     server: Server, node_clients: NodeClients, path: str
 ) -> None:
@@ -86,6 +96,8 @@ async def test_control_characters_in_api_urls_are_400(
         "/admin/audit?event=%1b[31m",
         "/admin/users/%C2%85",
         "/auth/login/%FF",
+        "/auth/login/%E2%9C%93",
+        "/admin/clients/%3Cscript%3E",
         "/auth/login/" + "x" * 3000,
     ],
 )

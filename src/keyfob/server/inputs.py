@@ -3,11 +3,13 @@
 PostgreSQL refuses a NUL byte in text with a server error and SQLite stores it; an over-long
 value fails an insert on PostgreSQL only. So no string reaches the store unchecked:
 
-- :class:`UrlGuardMiddleware` refuses, before routing, any URL whose path or query holds a
-  control character (C0, DEL, C1) or bytes that are not UTF-8, or that is over-long: 400
-  ``invalid_url``, as a JSON error or, for a browser loading a page, an HTML error page. This
-  covers every path parameter and query parameter of every surface (JSON API, hosted pages,
-  admin panel), including routes added later.
+- :class:`UrlGuardMiddleware` refuses, before routing, any URL whose path holds a character
+  outside RFC 3986's unreserved set (letters, digits, ``- . _ ~``) and ``/``, whose query holds
+  a control character (C0, DEL, C1) or bytes that are not UTF-8, or that is over-long: 400
+  ``invalid_url``, as a JSON error or, for a browser loading a page, an HTML error page. Every
+  path parameter keyfob has is an id (uuid4) or a base64url thumbprint, so this is the charset
+  check of every path parameter and the control-character check of every query parameter, on
+  every surface (JSON API, hosted pages, admin panel), including routes added later.
 - The body types below (usernames, thumbprints, tokens, free text) give 422
   ``invalid_request`` through the request models.
 """
@@ -35,6 +37,8 @@ MAX_PATH, MAX_QUERY = 2048, 8192
 #: 1 to 64 letters, digits or ``. _ @ + -``, starting with a letter or digit.
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}")
 _URL_SAFE = re.compile(r"[A-Za-z0-9_-]+")
+#: Every keyfob path, percent-decoded: segments of unreserved characters.
+_PATH = re.compile(r"[A-Za-z0-9._~/-]*")
 
 
 def no_control(text: str) -> str:
@@ -96,8 +100,10 @@ def url_problem(scope: Scope) -> str | None:
         decoded_query = unquote_to_bytes(query).decode("utf-8")
     except UnicodeDecodeError:
         return "The URL's query is not UTF-8 text."
-    if CONTROL.search(path) or CONTROL.search(decoded_query) or "\ufffd" in path:
-        return "The URL holds control characters or bytes that are not UTF-8 text."
+    if not _PATH.fullmatch(path):
+        return "The URL's path holds characters no keyfob URL has."
+    if CONTROL.search(decoded_query):
+        return "The URL's query holds control characters."
     return None
 
 
