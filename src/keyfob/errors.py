@@ -34,6 +34,14 @@ class InvalidRequest(KeyfobError):
     default_message = "The request is malformed."
 
 
+class InvalidUrl(InvalidRequest):
+    """The URL holds control characters or bytes that are not UTF-8, or is too long."""
+
+    code = "invalid_url"
+    status = 400
+    default_message = "The URL is too long or holds characters no keyfob URL has."
+
+
 class InvalidMessage(KeyfobError):
     """A sign-in message does not follow its grammar (EIP-4361, SIWS or keyfob's Nimiq layout)."""
 

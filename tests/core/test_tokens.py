@@ -340,3 +340,18 @@ def test_verify_refuses(make: Callable[[], Any], reason: str) -> None:
     assert type(info.value) is InvalidToken
     assert reason in info.value.message
     assert info.value.message.endswith(".")
+
+
+@pytest.mark.parametrize(
+    "crit",
+    [["urn:example:must-understand"], ["exp"], "urn:example:must-understand", []],
+    ids=["unknown-extension", "registered-claim-name", "not-a-list", "empty"],
+)
+def test_unknown_critical_header_is_refused(crit: Any) -> None:
+    # RFC 7515 section 4.1.11: a recipient that does not understand every "crit" extension must
+    # refuse the token. PyJWT before 2.12 ignored "crit" and accepted this token (the advisory
+    # behind the pyjwt>=2.12 pin); keyfob and its apps understand no extension.
+    token = _raw({"kid": ED.kid, "crit": crit, "urn:example:must-understand": True})
+    with pytest.raises(InvalidToken) as info:
+        _verify(token)
+    assert info.value.message.endswith(".")

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from keyfob import __version__
 from keyfob.server import (
     challenge,
+    docs,
     hosted,
     login,
     me,
@@ -24,7 +25,9 @@ from keyfob.server import (
 from keyfob.server.admin import routes as admin_routes
 from keyfob.server.errors import install_error_handlers
 from keyfob.server.fastpath import FastPath
+from keyfob.server.headers import SecurityHeadersMiddleware
 from keyfob.server.housekeeping import housekeeping
+from keyfob.server.inputs import UrlGuardMiddleware
 from keyfob.server.middleware import BodyLimitMiddleware, RateLimitMiddleware
 from keyfob.server.runtime import open_runtime, utc_now
 from keyfob.server.settings import Settings
@@ -65,7 +68,7 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # keyfob.server.docs serves /docs without a CDN
         redoc_url=None,
     )
     install_error_handlers(app)
@@ -75,12 +78,15 @@ def create_app(
     hosted.install(app)
     # admin panel
     admin_routes.install(app)
+    docs.install(app)
     if fast_path:
         app.add_middleware(FastPath, runtime=lambda: app.state.runtime)
     app.add_middleware(
         RateLimitMiddleware, per_minute=settings.rate_limit, proxies=settings.proxies
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(UrlGuardMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.public_url.startswith("https://"))
     return app
 
 

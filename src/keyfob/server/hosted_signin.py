@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse
 from keyfob.errors import Forbidden
 from keyfob.server import pages
 from keyfob.server.audit import client_ip, failures_audited, sign_in_event
+from keyfob.server.inputs import Text, UrlSafe, Username
 from keyfob.server.login import nonce_spend as wallet_nonce_spend
 from keyfob.server.login import verify_signature
 from keyfob.server.passkey_flow import finish_sign_in
@@ -30,8 +31,8 @@ NO_STORE = {"Cache-Control": "no-store"}
 class PageTarget(Body):
     """Where the page continues after signing in: the client's redirect URI and state."""
 
-    redirect_uri: str | None = Field(default=None, max_length=2048)
-    state: str | None = Field(default=None, max_length=1024)
+    redirect_uri: Text | None = Field(default=None, max_length=2048)
+    state: Text | None = Field(default=None, max_length=1024)
 
 
 class PasskeyPageRequest(PageTarget):
@@ -47,8 +48,8 @@ class WalletPageRequest(PageTarget, SignedMessage):
 class OptionsPageRequest(Body):
     """Options for a passkey ceremony: a username (optional) and an enrolment link's token."""
 
-    username: str | None = Field(default=None, min_length=1, max_length=64)
-    token: str | None = Field(default=None, min_length=1, max_length=256)
+    username: Username | None = None
+    token: UrlSafe | None = Field(default=None, min_length=1, max_length=256)
 
 
 def check_same_origin(request: Request, runtime: Runtime) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta
 from typing import Annotated
 
@@ -30,6 +31,9 @@ router = APIRouter(tags=["wallet sign-in"])
 
 # How far a client's clock may run ahead of ours when it writes "Issued At".
 CLOCK_SKEW = timedelta(seconds=60)
+# A nonce as keyfob issues them (EIP-4361's 8 or more letters and digits, within its column):
+# anything else in a signed message, which its signer chose, is never looked up.
+STORED_NONCE = re.compile(r"[A-Za-z0-9]{8,128}")
 
 
 def verify_signature(runtime: Runtime, body: SignedMessage) -> VerifiedSignIn:
@@ -95,6 +99,9 @@ def nonce_spend(runtime: Runtime, verified: VerifiedSignIn) -> NonceSpend:
             message.issued_at_time, issued_at=signed.issued_at, expires_at=signed.expires_at
         )
         return NonceSpend(used_key=f"nonce:{message.nonce}", used_until=signed.expires_at)
+
+    if not STORED_NONCE.fullmatch(message.nonce):
+        raise InvalidNonce("This nonce was not issued here.")
 
     def check(record: NonceRecord) -> None:
         if record.chain != verified.chain:

@@ -82,7 +82,7 @@ def error_page(request: Request, error: KeyfobError) -> HTMLResponse:
     return render(request, "message.html", context, status=status)
 
 
-class _NoSniff:
+class NoSniff:
     """Adds ``X-Content-Type-Options: nosniff`` to every response of the wrapped app."""
 
     def __init__(self, app: ASGIApp) -> None:
@@ -114,4 +114,4 @@ def check_same_origin(request: Request, origin: str, refusal: KeyfobError) -> No
 
 def mount_static(app: Any) -> None:
     """Serve ``keyfob/server/static`` at ``/static`` (stylesheet and page scripts)."""
-    app.mount("/static", _NoSniff(StaticFiles(directory=STATIC_DIR)), name="static")
+    app.mount("/static", NoSniff(StaticFiles(directory=STATIC_DIR)), name="static")

@@ -9,7 +9,6 @@ concurrent sign-ins at most one passes. A regression is then audited with its fi
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -35,14 +34,17 @@ from keyfob.errors import (
     SignCountRegression,
 )
 from keyfob.server.audit import failures_audited, record_event, sign_in_event
+from keyfob.server.inputs import USERNAME
 from keyfob.server.lifetimes import first_refresh_expiry
 from keyfob.server.runtime import Runtime
 from keyfob.store import NonceSpend, SignInOutcome
 from keyfob.store.passkeys import PASSKEY, NewPasskey
 from keyfob.store.records import PasskeyChallengeRecord, UserRecord
 
-USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
 NO_SUCH_NAME = "-"  # no username matches USERNAME's first character rule
+#: The longest credential id stored: its column holds 255 base64url characters (191 bytes);
+#: WebAuthn allows 1023 bytes, real authenticators use 16 to 128.
+MAX_CREDENTIAL_ID = 255
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +63,7 @@ def user_handle(user_id: str) -> bytes:
 
 def check_username(username: str) -> str:
     """A username as given, if it is 1 to 64 letters, digits or ``. _ @ + -``."""
-    if not USERNAME.match(username):
+    if not USERNAME.fullmatch(username):  # the whole name: "alice\n" is not one
         raise InvalidRequest(
             "A username is 1 to 64 letters, digits or . _ @ + - and starts with a letter or digit."
         )
@@ -146,6 +148,10 @@ async def finish_registration(
     settings, now = runtime.settings, runtime.now()
     required = require_user_verification or settings.webauthn_user_verification == "required"
     parsed = parse_credential(credential)
+    if len(parsed.credential_id) > MAX_CREDENTIAL_ID:
+        raise InvalidRequest(
+            "This passkey's credential id is longer than keyfob keeps (191 bytes)."
+        )
     registered = verify_passkey_registration(
         parsed.raw,
         expected_challenge=parsed.challenge,

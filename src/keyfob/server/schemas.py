@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel
 from pydantic.alias_generators import to_camel
 from starlette.responses import Response
 
+from keyfob.server.inputs import MessageText, Text, Thumbprint, UrlSafe, Username
+
 Chain = Literal["ethereum", "nimiq", "solana"]
 
 
@@ -24,7 +26,7 @@ class NonceRequest(Body):
     """``POST /auth/nonce``: which chain, and optionally who and which app session key."""
 
     chain: Chain
-    address: str | None = Field(default=None, max_length=128)
+    address: Text | None = Field(default=None, max_length=128)
     chain_id: int | None = Field(default=None, ge=1)
     session_key: dict[str, Any] | None = None
 
@@ -56,9 +58,9 @@ class SignedMessage(Body):
     """A wallet's signed sign-in message and signature, as the wallet gave them."""
 
     chain: Chain
-    message: str = Field(min_length=1)
-    signature: str = Field(min_length=1, max_length=1024)
-    public_key: str | None = Field(default=None, max_length=256)
+    message: MessageText = Field(min_length=1)
+    signature: Text = Field(min_length=1, max_length=1024)
+    public_key: Text | None = Field(default=None, max_length=256)
 
 
 class LoginRequest(SignedMessage):
@@ -110,7 +112,7 @@ class PasskeyOptionsRequest(Body):
     """``POST /auth/passkey/*/options``: optionally a username (registration: the new
     account's; sign-in: whose passkeys to ask for, else usernameless)."""
 
-    username: str | None = Field(default=None, min_length=1, max_length=64)
+    username: Username | None = None
 
 
 class PasskeyOptionsOut(RootModel[dict[str, Any]]):
@@ -130,13 +132,13 @@ class LinkWalletRequest(SignedMessage):
 class RefreshRequest(Body):
     """``POST /auth/refresh``."""
 
-    refresh_token: str = Field(min_length=1, max_length=256)
+    refresh_token: UrlSafe = Field(min_length=1, max_length=256)
 
 
 class LogoutRequest(Body):
     """``POST /auth/logout``: optionally the refresh token of the session to end."""
 
-    refresh_token: str | None = Field(default=None, max_length=256)
+    refresh_token: UrlSafe | None = Field(default=None, max_length=256)
 
 
 class ChallengeResponse(Body):
@@ -149,9 +151,9 @@ class ChallengeResponse(Body):
 class SessionKeyTokenRequest(Body):
     """``POST /auth/session-key/token``: a fresh timestamp signed by the app session key."""
 
-    thumbprint: str = Field(min_length=1, max_length=128)
+    thumbprint: Thumbprint
     timestamp: int = Field(ge=0)
-    signature: str = Field(min_length=1, max_length=512)
+    signature: Text = Field(min_length=1, max_length=512)
 
 
 class AccessTokenResponse(Body):

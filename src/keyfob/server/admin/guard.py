@@ -21,6 +21,7 @@ from starlette.responses import RedirectResponse, Response
 from keyfob.core.secretbox import derive_key
 from keyfob.errors import CsrfFailed, Forbidden, KeyfobError
 from keyfob.server.audit import client_ip, record_event
+from keyfob.server.inputs import check_form
 from keyfob.server.pages import check_same_origin, error_page
 from keyfob.server.runtime import Runtime, get_runtime
 from keyfob.server.sso import USER_VERIFIED, current_sso
@@ -99,6 +100,7 @@ async def admin_form(request: Request) -> tuple[Admin, FormData]:
     sent = form.get("csrf")
     if not isinstance(sent, str) or not hmac.compare_digest(sent.encode(), admin.csrf.encode()):
         raise CsrfFailed()
+    check_form(form)
     return admin, form
 
 
