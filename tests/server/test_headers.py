@@ -48,13 +48,18 @@ async def test_wallet_token_responses_are_not_stored(
     minted = await token(server, thumbprint, stamp, proof(node_clients, key, stamp))
     assert_not_stored(minted)
     assert "accessToken" in minted.json()
-    assert_not_stored(await server.post("/auth/challenge"))
+    assert_not_stored(await server.post("/auth/challenge"), 404)  # off by default: an error
     assert_not_stored(await server.post("/auth/nonce", {"chain": "ethereum"}))
     assert_not_stored(await server.client.get("/auth/nonce", params={"chain": "solana"}))
     me = await server.client.get("/auth/me", headers=bearer(refreshed.json()["accessToken"]))
     assert_not_stored(me)
     # errors too: a refused refresh token says nothing a cache should keep
     assert_not_stored(await server.post("/auth/refresh", {"refreshToken": "kfr_x"}), 401)
+
+
+async def test_the_legacy_challenge_is_not_stored(make_server: ServerFactory) -> None:
+    async with make_server(legacy_nimiq_challenge=True) as server:
+        assert_not_stored(await server.post("/auth/challenge"))
 
 
 async def test_passkey_token_responses_are_not_stored(make_server: ServerFactory) -> None:
