@@ -247,6 +247,8 @@ class NodeClients:
             self._proc.kill()
             self._proc.wait()
         self._reader.join(timeout=5)
+        if self._proc.stdout is not None:
+            self._proc.stdout.close()  # else the pipe is left to the garbage collector (a warning)
         self._stderr.close()
 
     def __enter__(self) -> NodeClients:

@@ -1,6 +1,6 @@
 """Nimiq addresses, the Keyguard signed-message envelope and the sign-in verify step.
 
-Positive vectors: ../shared/vectors/nimiq/fixed_vector.json and tests/core/vectors/nimiq_login.json,
+Positive vectors: tests/vectors/nimiq/fixed_vector.json and nimiq_login.json,
 both signed by @nimiq/core 2.21.0 the way Keyguard's signMessage does.
 """
 
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,9 +36,7 @@ from tests.paths import VECTORS
 FIXED = json.loads((VECTORS / "nimiq" / "fixed_vector.json").read_text())
 LOGIN = {
     v["name"]: v
-    for v in json.loads((Path(__file__).parent / "vectors" / "nimiq_login.json").read_text())[
-        "vectors"
-    ]
+    for v in json.loads((VECTORS / "nimiq" / "nimiq_login.json").read_text())["vectors"]
 }
 KEYGUARD_PRIVATE = "682df035c30e8c55bda4ab517213792c2af4b4e9c23ac2cf11bd28b237a6544e"
 KEYGUARD_PUBLIC = "0a9b55420d3664996800f1d48f5683ced9b6666fd7d09e61641826f177350980"

@@ -1,6 +1,6 @@
 """Passkey options, credential parsing and WebAuthn verification.
 
-Positive vectors: ../shared/vectors/webauthn/, a registration and a sign-in captured from a
+Positive vectors: tests/vectors/webauthn/, a registration and a sign-in captured from a
 Chromium 156 virtual authenticator (ES256, "none" attestation, origin http://localhost:33401, RP ID
 localhost); the registration's public key verifies the sign-in. Both have the UP and UV flags set
 (0x45 and 0x05), so cases without UV come from flipping the flag (which breaks the sign-in's

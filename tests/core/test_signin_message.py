@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,7 +29,7 @@ from keyfob.errors import (
 from tests.paths import VECTORS
 
 # Produced by @solana/wallet-standard-util's createSignInMessageText (see the file's "source").
-SIWS = json.loads((Path(__file__).parent / "vectors" / "solana_siws.json").read_text())
+SIWS = json.loads((VECTORS / "solana" / "solana_siws.json").read_text())
 SIWE = json.loads((VECTORS / "siwe" / "parsing_positive.json").read_text())
 _NAMES = {"chainId": "chain_id", "issuedAt": "issued_at", "expirationTime": "expiration_time"}
 _NAMES |= {"notBefore": "not_before", "requestId": "request_id"}

@@ -1,6 +1,6 @@
 """Sign-In With Solana verify step, formatter and address check.
 
-Positive vectors: tests/core/vectors/solana_siws.json, messages built by
+Positive vectors: tests/vectors/solana/solana_siws.json, messages built by
 @solana/wallet-standard-util's createSignInMessageText and signed with @noble/curves Ed25519
 (see its ``source`` field and make_solana_vector.mjs).
 """
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,12 +24,11 @@ from keyfob.errors import (
     MessageMismatch,
 )
 from tests.core.mutations import Case, replace_in, set_fields
+from tests.paths import VECTORS
 
 SIWS = {
     v["name"]: v
-    for v in json.loads((Path(__file__).parent / "vectors" / "solana_siws.json").read_text())[
-        "vectors"
-    ]
+    for v in json.loads((VECTORS / "solana" / "solana_siws.json").read_text())["vectors"]
 }
 NOW = datetime(2025, 6, 1, 12, 1, tzinfo=UTC)
 SERVER = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections.abc import Iterator
@@ -18,7 +19,12 @@ from keyfob.integrations.denylist import (
     StaticDenylist,
     parse_denylist,
 )
-from tests.integrations.test_verifier import KeyfobStub
+from tests.integrations.test_verifier import (
+    COUNTS_SOCKETS,
+    KeyfobStub,
+    open_sockets,
+    wait_for_sockets,
+)
 
 PATH = "/auth/denylist"
 
@@ -320,3 +326,19 @@ async def test_static_denylist_sessions() -> None:
     assert not await denylist.contains_session("s-2")
     denylist.add_session("s-2")
     assert await denylist.contains_session("s-2")
+
+
+@COUNTS_SOCKETS
+async def test_a_refused_fetch_closes_its_connection(stub: KeyfobStub) -> None:
+    """An HTTP error answer's connection is closed at once, not left open until the garbage
+    collector finds it (then warning, as an unclosed socket, in whichever test that is)."""
+    stub.status[PATH] = 500
+    denylist = RemoteDenylist(stub.url + PATH)
+    gc.disable()  # only the fix may close the connection
+    try:
+        before = open_sockets()
+        assert not await denylist.contains("jti-1")
+        assert stub.hits[PATH] == 1
+        assert wait_for_sockets(before) == before
+    finally:
+        gc.enable()

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import logging
+import os
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -79,6 +84,30 @@ class KeyfobStub:
     def __exit__(self, *exc: object) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def open_sockets() -> int:
+    """How many sockets this process holds open (Linux: /proc/self/fd)."""
+    fds = Path("/proc/self/fd")
+    count = 0
+    for fd in fds.iterdir():
+        with contextlib.suppress(OSError):  # an fd closed since the listing
+            count += os.readlink(fd).startswith("socket:")
+    return count
+
+
+def wait_for_sockets(expected: int, *, timeout: float = 2.0) -> int:
+    """Wait until this process holds ``expected`` open sockets (the stub's thread closes its end
+    of a connection after answering), at most ``timeout`` seconds; return the last count."""
+    deadline = time.monotonic() + timeout
+    while (count := open_sockets()) != expected and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return count
+
+
+COUNTS_SOCKETS = pytest.mark.skipif(
+    not Path("/proc/self/fd").is_dir(), reason="counts open sockets in /proc/self/fd"
+)
 
 
 @pytest.fixture
@@ -358,3 +387,21 @@ def test_jwks_url_must_be_https_unless_loopback(url: str) -> None:
 )
 def test_jwks_url_over_https_or_loopback_is_accepted(url: str) -> None:
     assert TokenVerifier(issuer=ISS, audience=AUD, jwks_url=url).jwks_url == url
+
+
+@COUNTS_SOCKETS
+async def test_a_refused_jwks_fetch_closes_its_connection(stub: KeyfobStub) -> None:
+    """An HTTP error answer's connection is closed at once, not left open until the garbage
+    collector finds it (then warning, as an unclosed socket, in whichever test that is)."""
+    stub.status["/.well-known/jwks.json"] = 404
+    verifier = _verifier(stub)
+    key = generate_signing_key("EdDSA")
+    gc.disable()  # only the fix may close the connection
+    try:
+        before = open_sockets()
+        with pytest.raises(InvalidToken):
+            await verifier.verify(issue(key))
+        assert verifier.fetch_count == 1
+        assert wait_for_sockets(before) == before
+    finally:
+        gc.enable()

@@ -1,4 +1,4 @@
-"""The passkey JSON API with the Chromium capture in ../shared/vectors/webauthn/: servers on
+"""The passkey JSON API with the Chromium capture in tests/vectors/webauthn/: servers on
 its origin (RP ID ``localhost``), its challenges stored as if keyfob had issued them. Every
 failure is a change to the store or settings around the capture: no software authenticator."""
 

@@ -12,7 +12,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from webauthn.helpers.structs import AuthenticatorTransport
+try:
+    from webauthn.helpers.structs import AuthenticatorTransport
+except ModuleNotFoundError as error:  # the library without the passkeys extra
+    raise ModuleNotFoundError(
+        "keyfob.core.passkeys needs py_webauthn: pip install 'keyfob[passkeys]'"
+        " (keyfob[server] includes it)",
+        name=error.name,
+    ) from error
 
 from keyfob.core.encoding import b64url_decode
 from keyfob.errors import InvalidCredential, InvalidRequest

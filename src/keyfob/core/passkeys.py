@@ -15,7 +15,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import webauthn
+try:
+    import webauthn
+except ModuleNotFoundError as error:  # the library without the passkeys extra
+    raise ModuleNotFoundError(
+        "keyfob.core.passkeys needs py_webauthn: pip install 'keyfob[passkeys]'"
+        " (keyfob[server] includes it)",
+        name=error.name,
+    ) from error
 from webauthn.helpers import (
     bytes_to_base64url,
     decode_credential_public_key,

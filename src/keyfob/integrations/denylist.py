@@ -27,6 +27,7 @@ import contextlib
 import json
 import logging
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -206,8 +207,12 @@ class RemoteDenylist:
 
     def _fetch(self) -> Any:
         request = urllib.request.Request(self.url, headers={"Accept": "application/json"})  # noqa: S310
-        with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
-            body = response.read(MAX_DENYLIST_BYTES + 1)
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                body = response.read(MAX_DENYLIST_BYTES + 1)
+        except urllib.error.HTTPError as error:
+            error.close()  # an error answer holds the connection open until collected otherwise
+            raise
         if len(body) > MAX_DENYLIST_BYTES:
             raise ValueError("the denylist is too large")
         return json.loads(body)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import urllib.error
 import urllib.request
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
@@ -161,8 +162,12 @@ class TokenVerifier:
 
     def _fetch_jwks(self, url: str) -> Any:
         request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310
-        with urllib.request.urlopen(request, timeout=self.fetch_timeout) as response:  # noqa: S310
-            body = response.read(MAX_JWKS_BYTES + 1)
+        try:
+            with urllib.request.urlopen(request, timeout=self.fetch_timeout) as response:  # noqa: S310
+                body = response.read(MAX_JWKS_BYTES + 1)
+        except urllib.error.HTTPError as error:
+            error.close()  # an error answer holds the connection open until collected otherwise
+            raise
         if len(body) > MAX_JWKS_BYTES:
             raise ValueError("the JWKS is too large")
         return json.loads(body)

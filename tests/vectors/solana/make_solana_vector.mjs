@@ -1,4 +1,4 @@
-// Produces tests/core/vectors/solana_siws.json: Sign-In With Solana messages built by the wallet
+// Produces tests/vectors/solana/solana_siws.json: Sign-In With Solana messages built by the wallet
 // standard's own formatter and signed with plain Ed25519 over their UTF-8 bytes, as a wallet does.
 //
 //   mkdir /tmp/siws && cd /tmp/siws && npm init -y
@@ -88,7 +88,7 @@ const vectors = INPUTS.map(({ name, seed, input: partial }) => {
 });
 
 const source =
-  `tests/core/vectors/make_solana_vector.mjs on Node ${process.versions.node}: ` +
+  `tests/vectors/solana/make_solana_vector.mjs on Node ${process.versions.node}: ` +
   `@solana/wallet-standard-util ${version('@solana/wallet-standard-util')} createSignInMessageText ` +
   `(self-checked with its verifySignIn), @noble/curves ${version('@noble/curves')} ed25519.sign, ` +
   `bs58 ${version('bs58')}`;

@@ -1,4 +1,4 @@
-// Produces tests/core/vectors/nimiq_login.json: keyfob's Nimiq sign-in messages (and one seed-000
+// Produces tests/vectors/nimiq/nimiq_login.json: keyfob's Nimiq sign-in messages (and one seed-000
 // challenge string) signed exactly as Nimiq's Keyguard `signMessage` does, with @nimiq/core:
 // Signature.create(key, SHA-256("\x16Nimiq Signed Message:\n" + UTF-8 byte length + message)).
 //
@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import * as Nimiq from '@nimiq/core';
 
 const KEYS = {
-  // Nimiq Keyguard's own test key, and the private key 0x..01 of ../shared/vectors/nimiq.
+  // Nimiq Keyguard's own test key, and the private key 0x..01 of fixed_vector.json beside this script.
   keyguard: '682df035c30e8c55bda4ab517213792c2af4b4e9c23ac2cf11bd28b237a6544e',
   one: '0000000000000000000000000000000000000000000000000000000000000001',
 };
@@ -74,6 +74,6 @@ const core = JSON.parse(
   readFileSync(join(process.cwd(), 'node_modules', '@nimiq', 'core', 'package.json'), 'utf8'),
 ).version;
 const source =
-  `tests/core/vectors/make_nimiq_vector.mjs on Node ${process.versions.node}: ` +
+  `tests/vectors/nimiq/make_nimiq_vector.mjs on Node ${process.versions.node}: ` +
   `@nimiq/core ${core} PublicKey.derive, Hash.computeSha256, Signature.create (Keyguard signMessage)`;
 process.stdout.write(JSON.stringify({ source, vectors }, null, 1) + '\n');

@@ -1,0 +1,118 @@
+"""The import contract (``[tool.importlinter]`` in pyproject.toml), run with import-linter.
+
+The real tree keeps it; a copy of the tree with one forbidden import added (directly, through
+another module, or only for type checking) breaks it, so the check can fail; and the contract's
+list of forbidden modules names every top-level module of keyfob, so a new one cannot slip by.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.paths import ROOT
+
+LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
+CONFIG = ROOT / "pyproject.toml"
+CORE = "keyfob.core is pure: it imports nothing of keyfob but keyfob.core and keyfob.errors"
+INTEGRATIONS = "keyfob.integrations never imports the server or the store"
+
+
+def lint_imports(src: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``lint-imports`` with the project's contracts over the package tree under ``src``."""
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache", "--no-logo", str(CONFIG)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def contracts() -> dict[str, dict[str, Any]]:
+    """The contracts in pyproject.toml, by name."""
+    config = tomllib.loads(CONFIG.read_text())["tool"]["importlinter"]
+    return {contract["name"]: contract for contract in config["contracts"]}
+
+
+def test_the_tree_keeps_the_contract(tmp_path: Path) -> None:
+    result = lint_imports(ROOT / "src", tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Contracts: 2 kept, 0 broken." in result.stdout
+
+
+def test_the_forbidden_lists_name_every_top_level_module() -> None:
+    package = ROOT / "src" / "keyfob"
+    top_level = {
+        f"keyfob.{path.stem}"
+        for path in package.iterdir()
+        if (path.suffix == ".py" and path.name != "__init__.py")
+        or (path.is_dir() and (path / "__init__.py").exists())
+    }
+    by_name = contracts()
+    assert by_name[CORE]["source_modules"] == ["keyfob.core"]
+    assert set(by_name[CORE]["forbidden_modules"]) == top_level - {"keyfob.core", "keyfob.errors"}
+    assert by_name[INTEGRATIONS]["source_modules"] == ["keyfob.integrations"]
+    assert {"keyfob.server", "keyfob.store"} <= set(by_name[INTEGRATIONS]["forbidden_modules"])
+
+
+@pytest.mark.parametrize(
+    ("module", "added", "broken"),
+    [
+        pytest.param("core/secretbox.py", "import keyfob.store", [CORE], id="core-store"),
+        pytest.param("core/nonces.py", "import keyfob.server.settings", [CORE], id="core-server"),
+        pytest.param(
+            "core/tokens.py", "from keyfob.integrations import verifier", [CORE], id="core-integ"
+        ),
+        pytest.param("core/eip55.py", "from keyfob import cli", [CORE], id="core-cli"),
+        pytest.param(
+            "integrations/asgi.py",
+            "from keyfob.server.runtime import Runtime",
+            [INTEGRATIONS],
+            id="integrations-server",
+        ),
+        pytest.param(
+            "integrations/verifier.py",
+            "if TYPE_CHECKING:\n    from keyfob.store import Store",
+            [INTEGRATIONS],
+            id="integrations-store-for-typing",
+        ),
+        # integrations may use the core, so a core module that reaches the store breaks both.
+        pytest.param(
+            "core/encoding.py",
+            "import keyfob.store.engine",
+            [CORE, INTEGRATIONS],
+            id="integrations-store-through-core",
+        ),
+    ],
+)
+def test_a_forbidden_import_breaks_the_contract(
+    tmp_path: Path, module: str, added: str, broken: list[str]
+) -> None:
+    src = tmp_path / "src"
+    shutil.copytree(
+        ROOT / "src" / "keyfob", src / "keyfob", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    path = src / "keyfob" / module
+    text = path.read_text()
+    if "TYPE_CHECKING" in added and "TYPE_CHECKING" not in text:
+        added = "from typing import TYPE_CHECKING\n" + added
+    path.write_text(f"{text}\n{added}\n")
+
+    result = lint_imports(src, tmp_path)
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    report = " ".join(result.stdout.split())  # import-linter wraps long names
+    for name in broken:
+        assert f"{name} BROKEN" in report
+    assert f"Contracts: {2 - len(broken)} kept, {len(broken)} broken." in report
