@@ -14,6 +14,7 @@ from urllib.parse import quote, urlencode, urlsplit
 from fastapi import APIRouter, FastAPI, Query, Request
 from starlette.responses import RedirectResponse, Response
 
+from keyfob.core.amr import wallet_amr
 from keyfob.core.redirects import match_redirect_uri, redirect_with
 from keyfob.errors import ClientNotPermitted, RegistrationDisabled
 from keyfob.server import hosted_admin
@@ -134,9 +135,9 @@ async def login_passkey(
     check_same_origin(request, runtime)
     client = await get_client(runtime, client_id)
     target = match_redirect_uri(body.redirect_uri, registered=client.redirect_uris)
-    user = await passkey_sign_in(request, runtime, body.credential, client_id=client.id)
+    user, amr = await passkey_sign_in(request, runtime, body.credential, client_id=client.id)
     next_url = login_url(client.id, target, body.state)
-    return await continue_to(request, runtime, user, ("passkey",), next_url)
+    return await continue_to(request, runtime, user, amr, next_url)
 
 
 @router.post("/auth/login/{client_id}/wallet")
@@ -149,7 +150,7 @@ async def login_wallet(
     target = match_redirect_uri(body.redirect_uri, registered=client.redirect_uris)
     user = await wallet_sign_in(request, runtime, body, client_id=client.id)
     next_url = login_url(client.id, target, body.state)
-    return await continue_to(request, runtime, user, (body.chain,), next_url)
+    return await continue_to(request, runtime, user, wallet_amr(), next_url)
 
 
 async def _registration_client(runtime: Runtime, client_id: str) -> ClientRecord:
@@ -212,7 +213,7 @@ async def registration_verify(
         runtime, body.credential, open_session=False, ip=client_ip(request)
     )
     next_url = login_url(client.id, target, body.state)
-    return await continue_to(request, runtime, done.outcome.user, ("passkey",), next_url)
+    return await continue_to(request, runtime, done.outcome.user, done.amr, next_url)
 
 
 @router.get("/auth/logout/{client_id}")

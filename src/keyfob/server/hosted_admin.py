@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
+from keyfob.core.amr import wallet_amr
 from keyfob.errors import InvalidChallenge, InvalidRequest
 from keyfob.server.admin.enrollment import consume_enrollment
 from keyfob.server.audit import client_ip
@@ -63,8 +64,8 @@ async def admin_login_passkey(
 ) -> Response:
     """Sign in with a passkey, open the SSO session, continue to ``/admin``."""
     check_same_origin(request, runtime)
-    user = await passkey_sign_in(request, runtime, body.credential, client_id=None)
-    return await continue_to(request, runtime, user, ("passkey",), ADMIN_HOME)
+    user, amr = await passkey_sign_in(request, runtime, body.credential, client_id=None)
+    return await continue_to(request, runtime, user, amr, ADMIN_HOME)
 
 
 @router.post("/admin/login/wallet")
@@ -74,7 +75,7 @@ async def admin_login_wallet(
     """Sign in with a wallet, open the SSO session, continue to ``/admin``."""
     check_same_origin(request, runtime)
     user = await wallet_sign_in(request, runtime, body, client_id=None)
-    return await continue_to(request, runtime, user, (body.chain,), ADMIN_HOME)
+    return await continue_to(request, runtime, user, wallet_amr(), ADMIN_HOME)
 
 
 @router.get("/admin/enroll")
@@ -120,4 +121,4 @@ async def enroll_verify(
     done = await finish_registration(
         runtime, body.credential, open_session=False, ip=client_ip(request)
     )
-    return await continue_to(request, runtime, done.outcome.user, ("passkey",), ADMIN_HOME)
+    return await continue_to(request, runtime, done.outcome.user, done.amr, ADMIN_HOME)

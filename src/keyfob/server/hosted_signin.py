@@ -13,6 +13,7 @@ from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from keyfob.core.amr import wallet_amr
 from keyfob.errors import Forbidden
 from keyfob.server import pages
 from keyfob.server.audit import client_ip, failures_audited, sign_in_event
@@ -67,12 +68,13 @@ def login_url(client_id: str, redirect_uri: str | None, state: str | None) -> st
 
 async def passkey_sign_in(
     request: Request, runtime: Runtime, credential: dict[str, Any], *, client_id: str | None
-) -> UserRecord:
-    """Verify a passkey assertion (audited either way) without opening an API session."""
+) -> tuple[UserRecord, tuple[str, ...]]:
+    """Verify a passkey assertion (audited either way) without opening an API session; the
+    user and the ``amr`` of the assertion."""
     done = await finish_sign_in(
         runtime, credential, open_session=False, ip=client_ip(request), client_id=client_id
     )
-    return done.outcome.user
+    return done.outcome.user, done.amr
 
 
 async def wallet_sign_in(
@@ -87,7 +89,7 @@ async def wallet_sign_in(
             kind=verified.chain,
             address=verified.address,
             public_key=verified.public_key,
-            amr=(verified.chain,),
+            amr=wallet_amr(),
             refresh_token_hash=None,
             now=now,
             refresh_expires_at=now,

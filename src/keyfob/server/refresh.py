@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response
 
 from keyfob.core.tokens import hash_refresh_token, new_refresh_token
 from keyfob.errors import Forbidden, InvalidToken
-from keyfob.server.auth import Claims, RuntimeDep, token_response
+from keyfob.server.auth import AnyClaims, RuntimeDep, token_response
 from keyfob.server.runtime import Runtime
 from keyfob.server.schemas import LogoutRequest, RefreshRequest, TokenResponse, json_response
 
@@ -41,8 +41,9 @@ async def refresh(body: RefreshRequest, runtime: RuntimeDep) -> Response:
 
 
 @router.post("/auth/logout", status_code=204, response_class=Response)
-async def logout(claims: Claims, runtime: RuntimeDep, body: LogoutRequest | None = None) -> None:
-    """End the session: revoke its refresh tokens and session keys, denylist this access token."""
+async def logout(claims: AnyClaims, runtime: RuntimeDep, body: LogoutRequest | None = None) -> None:
+    """End the session: revoke its refresh tokens and session keys, denylist this access token
+    (an app's access token or the account token: ending one's own session only takes away)."""
     store, now = runtime.store, runtime.now()
     await store.deny_token(claims.jti, expires_at=datetime.fromtimestamp(claims.expires_at, UTC))
     if claims.session_id is not None:

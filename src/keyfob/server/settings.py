@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from keyfob.errors import ConfigurationError
@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     session_key_ttl: int = Field(default=30 * 24 * 3600, ge=60)
     token_algorithm: Literal["EdDSA", "ES256", "HS256"] = "EdDSA"
     token_audience: str | None = None
+    step_up_ttl: int = Field(default=300, ge=30, le=3600)
     statement: str = "Sign in with your key. This request will not trigger a transaction."
     rate_limit: int = Field(default=300, ge=0)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
@@ -94,6 +95,16 @@ class Settings(BaseSettings):
             )
         return f"{parts.scheme}://{parts.netloc}".lower()
 
+    @model_validator(mode="after")
+    def _check_audiences(self) -> Settings:
+        audience = (self.token_audience or "").rstrip("/").lower()
+        if audience == self.account_audience:
+            raise ValueError(
+                f"KEYFOB_TOKEN_AUDIENCE must not be {self.account_audience!r}: that audience is "
+                "keyfob's own account API, which apps' tokens must never reach"
+            )
+        return self
+
     @cached_property
     def origin(self) -> str:
         """Our origin, ``scheme://host[:port]``: sign-in message URIs must be on it."""
@@ -113,6 +124,11 @@ class Settings(BaseSettings):
     def audience(self) -> str:
         """The ``aud`` of access tokens (``KEYFOB_TOKEN_AUDIENCE``, else the public URL)."""
         return self.token_audience or self.public_url
+
+    @cached_property
+    def account_audience(self) -> str:
+        """The ``aud`` of account tokens, the only tokens keyfob's own account API accepts."""
+        return f"{self.public_url}/account"
 
     @cached_property
     def rp_id(self) -> str:
