@@ -19,7 +19,7 @@ from tests.server.conftest import PUBLIC_URL, SECRET, Server, ServerFactory
 from tests.server.signin import bearer, signed_in
 from tests.server.test_passkeys import assert_error
 
-ACCOUNT_ENDPOINTS = [
+ACCOUNT_ENDPOINTS: list[tuple[str, str, Any]] = [
     ("GET", "/auth/me", None),
     ("GET", "/auth/methods", None),
     ("POST", "/auth/methods/wallet", {"chain": "ethereum", "message": "x", "signature": "y"}),
