@@ -18,6 +18,8 @@ import pytest
 
 from keyfob.core.signin_message import parse_sign_in_message
 from keyfob.core.step_up import STEP_UP_REQUEST_ID, issue_step_up_grant
+from keyfob.core.tokens import hash_refresh_token
+from keyfob.server.sso import PLAIN_COOKIE
 from keyfob.server.step_up import PASSKEY_PURPOSE
 from tests.node_clients import NodeClients
 from tests.server.conftest import Server, ServerFactory
@@ -326,3 +328,31 @@ async def test_step_up_options_name_a_method_of_the_account(
     assert options.status_code == 200, options.text
     message = parse_sign_in_message(options.json()["message"], chain="ethereum")
     assert (message.request_id, message.address) == (STEP_UP_REQUEST_ID, eth_address(node_clients))
+
+
+# --- amr of the hosted pages' SSO sessions ---------------------------------------------------
+
+
+async def _sso_amr(server: Server, response: httpx.Response) -> tuple[str, ...]:
+    assert response.status_code == 200, response.text
+    cookie = response.cookies[PLAIN_COOKIE]
+    record = await server.runtime.store.get_sso_session(
+        hash_refresh_token(cookie), now=server.runtime.now()
+    )
+    assert record is not None
+    return record.amr
+
+
+async def test_sso_sessions_carry_rfc_8176_amr(
+    make_server: ServerFactory, node_clients: NodeClients
+) -> None:
+    """Wallets ``swk``; the captured passkey (not backup eligible, user verified) ``hwk user``.
+    Before, the pages wrote ``("ethereum",)`` and ``("passkey",)``."""
+    async with vector_server(make_server) as server:
+        wallet = await server.post("/admin/login/wallet", await eth_signed(server, node_clients))
+        assert await _sso_amr(server, wallet) == ("swk",)
+        user_id = (await registered(server))["user"]["id"]
+        await issue(server, AUTH_CHALLENGE, "login")
+        body = {"credential": assertion_of(user_id)}
+        passkey = await server.post("/admin/login/passkey", body)
+        assert await _sso_amr(server, passkey) == ("hwk", "user")
