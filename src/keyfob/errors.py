@@ -189,6 +189,16 @@ class CsrfFailed(Forbidden):
     default_message = "The form is missing its security token or it is stale; reload the page."
 
 
+class StepUpRequired(Forbidden):
+    """A change to an account's sign-in methods without a fresh step-up grant of this session."""
+
+    code = "step_up_required"
+    default_message = (
+        "This change needs a fresh proof from a sign-in method of your account: get a grant from "
+        "POST /auth/step-up/verify and send it in the X-Keyfob-Step-Up header."
+    )
+
+
 class RegistrationDisabled(Forbidden):
     """The client app does not let new accounts register through its pages."""
 

@@ -505,6 +505,14 @@ def test_supported_algorithms_register_and_sign_in(name: str) -> None:
         **expected,
     )
     assert (synced.backed_up, synced.user_verified, synced.sign_count) == (True, True, 9)
+    assert (synced.backup_eligible, result.backup_eligible) == (True, False)
+    # Backup eligible but not (yet) backed up: still a passkey that may sync (amr swk).
+    eligible = assert_(
+        built_assertion(sign, flags=UP | 0x08, count=10),
+        credential_public_key=passkey.public_key,
+        **expected,
+    )
+    assert (eligible.backup_eligible, eligible.backed_up) == (True, False)
     # A key from another passkey does not verify this one's signature.
     other = register(built_registration(KEYS[name]()[0]), **expected).public_key
     with pytest.raises(InvalidCredential, match="signature"):

@@ -107,7 +107,10 @@ async def test_example_app_accepts_keyfob_tokens_until_logout(
         assert items.status_code == 200, items.text
         assert items.json()["address"] == node_clients.viem_sign(ETH_KEY, "x").address
         profile = await app.get("/public/profile", headers=headers)
-        assert profile.json()["amr"] == ["ethereum"]
+        assert profile.json()["amr"] == ["pop"]
+        # The account token is keyfob's own: an app's verifier does not take it.
+        mine = {"authorization": f"Bearer {tokens['accountToken']}"}
+        assert (await app.get("/items", headers=mine)).status_code == 401
 
         async with httpx.AsyncClient(base_url=live_keyfob) as keyfob:
             out = await keyfob.post("/auth/logout", headers=headers)

@@ -91,3 +91,37 @@ def bearer(token: str) -> dict[str, str]:
 
 
 __all__ = ["PUBLIC_URL"]
+
+
+def account(tokens: dict[str, Any], grant: str | None = None) -> dict[str, str]:
+    """Authorization header with the account token of a token response (and a step-up grant)."""
+    headers = bearer(tokens["accountToken"])
+    if grant is not None:
+        headers["x-keyfob-step-up"] = grant
+    return headers
+
+
+async def wallet_step_up_body(
+    server: Server, clients: NodeClients, tokens: dict[str, Any], key: str = ETH_KEY
+) -> dict[str, Any]:
+    """A step-up message for the wallet of ``key``, signed by viem: a step-up verify body."""
+    options = await server.post(
+        "/auth/step-up/options",
+        {"chain": "ethereum", "address": eth_address(clients, key)},
+        headers=account(tokens),
+    )
+    assert options.status_code == 200, options.text
+    message = options.json()["message"]
+    signature = clients.viem_sign(key, message).signature
+    return {"chain": "ethereum", "message": message, "signature": signature}
+
+
+async def wallet_step_up(
+    server: Server, clients: NodeClients, tokens: dict[str, Any], key: str = ETH_KEY
+) -> str:
+    """A step-up grant for the session of ``tokens``, confirmed by the wallet of ``key``."""
+    body = await wallet_step_up_body(server, clients, tokens, key)
+    response = await server.post("/auth/step-up/verify", body, headers=account(tokens))
+    assert response.status_code == 200, response.text
+    grant: str = response.json()["stepUpToken"]
+    return grant

@@ -12,6 +12,7 @@ from typing import Any
 import jwt
 import pytest
 
+from keyfob.server.auth import verify_bearer
 from keyfob.server.housekeeping import housekeeping
 from keyfob.server.keyring import RELOAD_INTERVAL, UNKNOWN_KID_COOLDOWN, rotate_signing_key
 from keyfob.store import SigningKeyRecord
@@ -35,8 +36,8 @@ async def test_rotation_keeps_the_old_key_until_its_tokens_expire(
     assert sorted(kids) == sorted([old_kid, new_key.kid])
     after = await signed_in(server, node_clients)
     assert jwt.get_unverified_header(after["accessToken"])["kid"] == new_key.kid
-    old_me = await server.client.get("/auth/me", headers=bearer(before["accessToken"]))
-    assert old_me.status_code == 200
+    # The server's check of app tokens still takes the old key's (/auth/me takes account tokens).
+    assert (await verify_bearer(runtime, before["accessToken"])).subject == before["user"]["id"]
 
     server.clock.advance(901)
     await runtime.keyring.load(now=runtime.now())
@@ -55,8 +56,7 @@ async def test_a_server_meeting_an_unknown_kid_reloads_its_keys(
     async with make_server() as other:
         tokens = await signed_in(other, node_clients)
     # ...and this instance, still holding the old set, accepts its token all the same.
-    me = await server.client.get("/auth/me", headers=bearer(tokens["accessToken"]))
-    assert me.status_code == 200, me.text
+    assert (await verify_bearer(runtime, tokens["accessToken"])).subject == tokens["user"]["id"]
 
 
 async def test_es256_keys(make_server: Any, node_clients: NodeClients) -> None:
@@ -96,7 +96,8 @@ async def test_unknown_kids_cause_one_shared_reload_per_cooldown(
     make_server: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Before, every token with an unknown kid forced a database read (50 here)."""
+    """Before, every token with an unknown kid forced a database read (50 here). Logout is the
+    endpoint that takes apps' access tokens, the ones the keyring verifies."""
     runtime = server.runtime
     clock = _Monotonic()
     runtime.keyring.monotonic = clock
@@ -110,7 +111,10 @@ async def test_unknown_kids_cause_one_shared_reload_per_cooldown(
 
     monkeypatch.setattr(runtime.store, "signing_keys", counted_read)
     responses = await asyncio.gather(
-        *(server.client.get("/auth/me", headers=bearer(_unknown_kid_token())) for _ in range(50))
+        *(
+            server.post("/auth/logout", None, headers=bearer(_unknown_kid_token()))
+            for _ in range(50)
+        )
     )
     assert [r.status_code for r in responses] == [401] * 50
     assert reads == 1
@@ -119,12 +123,12 @@ async def test_unknown_kids_cause_one_shared_reload_per_cooldown(
     await rotate_signing_key(runtime.store, "EdDSA", SECRET, now=runtime.now())
     async with make_server() as other:
         rotated = (await signed_in(other, node_clients))["accessToken"]
-    assert (await server.client.get("/auth/me", headers=bearer(rotated))).status_code == 401
+    assert (await server.post("/auth/logout", None, headers=bearer(rotated))).status_code == 401
     assert reads == 1
     # ...and once it is over, the first token with the new kid loads the new key.
     clock.now += UNKNOWN_KID_COOLDOWN
-    me = await server.client.get("/auth/me", headers=bearer(rotated))
-    assert me.status_code == 200, me.text
+    out = await server.post("/auth/logout", None, headers=bearer(rotated))
+    assert out.status_code == 204, out.text
     assert reads == 2
 
 

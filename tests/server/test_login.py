@@ -50,12 +50,23 @@ async def test_ethereum_server_built_message_signed_by_viem(
     assert claims["sub"] == user["id"]
     assert claims["iss"] == claims["aud"] == "http://localhost:8000"
     assert claims["address"] == eth_address(node_clients)
-    assert claims["amr"] == ["ethereum"]
+    assert claims["amr"] == ["pop"]  # RFC 8176: proof of possession; the chain is its own claim
+    assert claims["chain"] == "ethereum"
     for claim in ("iat", "exp", "jti", "sid"):
         assert claim in claims
-    me = await server.client.get("/auth/me", headers=bearer(tokens["accessToken"]))
+    # The account token: same session and lifetime, keyfob's account audience, its own key.
+    account_claims = jwt.decode(tokens["accountToken"], options={"verify_signature": False})
+    assert account_claims["aud"] == "http://localhost:8000/account"
+    assert account_claims["sid"] == claims["sid"]
+    assert account_claims["exp"] - account_claims["iat"] == claims["exp"] - claims["iat"]
+    assert jwt.get_unverified_header(tokens["accountToken"])["alg"] == "HS256"
+    assert jwt.get_unverified_header(tokens["accountToken"])["kid"] != header["kid"]
+    me = await server.client.get("/auth/me", headers=bearer(tokens["accountToken"]))
     assert me.status_code == 200
     assert me.json()["id"] == user["id"]
+    app_token = await server.client.get("/auth/me", headers=bearer(tokens["accessToken"]))
+    assert app_token.status_code == 401
+    assert app_token.json()["error"] == "invalid_token"
 
 
 async def test_second_sign_in_is_the_same_user_with_a_newer_last_login(

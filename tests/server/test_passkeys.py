@@ -119,7 +119,7 @@ async def test_register_with_the_vector_signs_in(make_server: ServerFactory) -> 
         assert tokens["tokenType"] == "Bearer"
         claims = await verify_bearer(server.runtime, tokens["accessToken"])
         assert claims.subject == user["id"]
-        assert claims.amr == ("passkey",)
+        assert claims.amr == ("hwk", "user")  # Chromium's virtual authenticator: device-bound, UV
         assert claims.chain is None
         assert claims.address is None
         [row] = await audit_rows(server, "passkey_registered")
@@ -136,7 +136,7 @@ async def test_sign_in_with_the_vector(make_server: ServerFactory) -> None:
         assert tokens["user"]["id"] == user_id
         claims = await verify_bearer(server.runtime, tokens["accessToken"])
         assert claims.subject == user_id
-        assert claims.amr == ("passkey",)
+        assert claims.amr == ("hwk", "user")  # Chromium's virtual authenticator: device-bound, UV
         [passkey] = await server.runtime.store.passkeys_of_user(user_id)
         assert passkey.sign_count == 2
 

@@ -4,13 +4,30 @@ from __future__ import annotations
 
 from typing import Any
 
+import jwt
 import pytest
 
+from keyfob.server.auth import verify_bearer
 from tests.node_clients import NodeClients, SessionKey
 from tests.server.conftest import Server
-from tests.server.signin import ETH_KEY, bearer, eth_signed, login, nonce, siwe_fields
+from tests.server.signin import (
+    ETH_KEY,
+    account,
+    bearer,
+    eth_signed,
+    login,
+    nonce,
+    siwe_fields,
+    wallet_step_up,
+)
 
 DOMAIN = "localhost:8000"
+
+
+def tokens_sid(tokens: dict[str, Any]) -> str | None:
+    """The ``sid`` of a token response's access token (read without verifying)."""
+    sid = jwt.decode(tokens["accessToken"], options={"verify_signature": False}).get("sid")
+    return sid if isinstance(sid, str) else None
 
 
 def proof(clients: NodeClients, key: SessionKey, timestamp: int, domain: str = DOMAIN) -> str:
@@ -48,9 +65,14 @@ async def test_session_key_mints_fresh_access_tokens(
     response = await token(server, thumbprint, stamp, proof(node_clients, key, stamp))
     assert response.status_code == 200, response.text
     access = response.json()["accessToken"]
+    # An app token (aud: the apps' audience, as apps verify it): keyfob's account API refuses it.
+    claims = await verify_bearer(server.runtime, access)
+    assert (claims.subject, claims.session_id) == (tokens["user"]["id"], tokens_sid(tokens))
+    assert claims.amr == ("pop", "session_key")
     me = await server.client.get("/auth/me", headers=bearer(access))
-    assert me.json()["id"] == tokens["user"]["id"]
-    listed = (await server.client.get("/auth/session-keys", headers=bearer(access))).json()
+    assert me.status_code == 401, me.text
+    assert "account token" in me.json()["message"]
+    listed = (await server.client.get("/auth/session-keys", headers=account(tokens))).json()
     assert [entry["thumbprint"] for entry in listed] == [thumbprint]
 
 
@@ -112,7 +134,7 @@ async def test_session_key_proof_is_refused(
         stamp += 31_000
     elif case == "revoked":
         gone = await server.client.delete(
-            f"/auth/session-keys/{thumbprint}", headers=bearer(tokens["accessToken"])
+            f"/auth/session-keys/{thumbprint}", headers=account(tokens)
         )
         assert gone.status_code == 204
     elif case == "after logout":
@@ -135,7 +157,32 @@ async def test_revoking_someone_elses_key_is_404(server: Server, node_clients: N
     _, _, thumbprint = await authorised(server, node_clients, "Ed25519")
     other = await login(server, await eth_signed(server, node_clients, "0x" + "33" * 32))
     response = await server.client.delete(
-        f"/auth/session-keys/{thumbprint}", headers=bearer(other.json()["accessToken"])
+        f"/auth/session-keys/{thumbprint}", headers=account(other.json())
     )
     assert response.status_code == 404
     assert response.json()["error"] == "not_found"
+
+
+async def test_revoking_a_key_of_another_session_needs_a_step_up(
+    server: Server, node_clients: NodeClients
+) -> None:
+    """A key of this session goes with the account token alone; one of another session of the
+    same user needs a step-up grant (without it, a stolen token could cut the user's apps off:
+    this test fails on the version before step-up, which revoked it at once)."""
+    _, first, thumbprint = await authorised(server, node_clients, "Ed25519")
+    second = (await login(server, await eth_signed(server, node_clients))).json()
+    path = f"/auth/session-keys/{thumbprint}"
+    refused = await server.client.delete(path, headers=account(second))
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["error"] == "step_up_required"
+    # An app token is refused before the step-up is even looked at.
+    app = await server.client.delete(path, headers=bearer(second["accessToken"]))
+    assert (app.status_code, app.json()["error"]) == (401, "invalid_token")
+    assert [
+        k["thumbprint"]
+        for k in (await server.client.get("/auth/session-keys", headers=account(first))).json()
+    ] == [thumbprint]
+    grant = await wallet_step_up(server, node_clients, second)
+    done = await server.client.delete(path, headers=account(second, grant))
+    assert done.status_code == 204, done.text
+    assert (await server.client.get("/auth/session-keys", headers=account(first))).json() == []

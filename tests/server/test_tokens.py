@@ -15,10 +15,20 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from keyfob.core.challenge import issue_challenge
+from keyfob.core.tokens import AccessTokenClaims
+from keyfob.errors import InvalidToken, TokenRevoked
+from keyfob.server.auth import verify_account_token, verify_bearer
 from keyfob.server.login import challenge_audience
 from tests.node_clients import NodeClients
 from tests.server.conftest import Server
 from tests.server.signin import bearer, signed_in
+
+
+async def verify_any(server: Server, token: str) -> AccessTokenClaims:
+    """The server's check of the token: account tokens as the account API, others as apps'."""
+    if jwt.get_unverified_header(token)["kid"] == "keyfob-account":
+        return await verify_account_token(server.runtime, token)
+    return await verify_bearer(server.runtime, token)
 
 
 async def refresh(server: Server, token: str) -> Any:
@@ -38,8 +48,10 @@ async def test_refresh_rotates_and_keeps_the_user(
     new = jwt.decode(renewed["accessToken"], options={"verify_signature": False})
     assert new["sid"] == old["sid"]
     assert new["jti"] != old["jti"]
+    account_claims = jwt.decode(renewed["accountToken"], options={"verify_signature": False})
+    assert account_claims["sid"] == old["sid"]
     assert (
-        await server.client.get("/auth/me", headers=bearer(renewed["accessToken"]))
+        await server.client.get("/auth/me", headers=bearer(renewed["accountToken"]))
     ).status_code == 200
 
 
@@ -67,8 +79,9 @@ async def test_reused_refresh_token_revokes_the_whole_family(
     after = await refresh(server, renewed["refreshToken"])
     assert after.status_code == 401
     assert after.json()["error"] in ("token_revoked", "refresh_token_reused")
-    me = await server.client.get("/auth/me", headers=bearer(renewed["accessToken"]))
+    me = await server.client.get("/auth/me", headers=bearer(renewed["accountToken"]))
     assert me.status_code == 401
+    assert me.json()["error"] == "token_revoked"
 
 
 async def test_older_ancestor_is_reuse_even_within_grace(
@@ -99,7 +112,10 @@ async def test_logout_revokes_access_and_refresh(server: Server, node_clients: N
         headers=bearer(tokens["accessToken"]),
     )
     assert out.status_code == 204
-    me = await server.client.get("/auth/me", headers=bearer(tokens["accessToken"]))
+    for token in (tokens["accountToken"], tokens["accessToken"]):
+        with pytest.raises(TokenRevoked):
+            await verify_any(server, token)
+    me = await server.client.get("/auth/me", headers=bearer(tokens["accountToken"]))
     assert me.status_code == 401
     assert me.json()["error"] == "token_revoked"
     assert (await refresh(server, tokens["refreshToken"])).status_code == 401
@@ -108,14 +124,28 @@ async def test_logout_revokes_access_and_refresh(server: Server, node_clients: N
     assert jti in [entry["jti"] for entry in denied]
     # Another session of the same user is untouched.
     assert (
-        await server.client.get("/auth/me", headers=bearer(other["accessToken"]))
+        await server.client.get("/auth/me", headers=bearer(other["accountToken"]))
     ).status_code == 200
+
+
+async def test_logout_takes_the_account_token_too(
+    server: Server, node_clients: NodeClients
+) -> None:
+    tokens = await signed_in(server, node_clients)
+    out = await server.post("/auth/logout", headers=bearer(tokens["accountToken"]))
+    assert out.status_code == 204, out.text
+    with pytest.raises(TokenRevoked):
+        await verify_bearer(server.runtime, tokens["accessToken"])
+    assert (await refresh(server, tokens["refreshToken"])).status_code == 401
 
 
 async def test_access_token_expires(server: Server, node_clients: NodeClients) -> None:
     tokens = await signed_in(server, node_clients)
     server.clock.advance(901)
-    me = await server.client.get("/auth/me", headers=bearer(tokens["accessToken"]))
+    for token in (tokens["accountToken"], tokens["accessToken"]):
+        with pytest.raises(InvalidToken, match="expired"):
+            await verify_any(server, token)
+    me = await server.client.get("/auth/me", headers=bearer(tokens["accountToken"]))
     assert me.status_code == 401
     assert me.json()["error"] == "invalid_token"
 
@@ -194,6 +224,9 @@ async def test_wrong_kind_of_token_is_not_an_access_token(
     server: Server, node_clients: NodeClients, kind: str
 ) -> None:
     token = await _wrong_kind(server, node_clients, kind)
+    # Neither the app-token check (what apps' tokens pass) nor the account API takes it.
+    with pytest.raises(InvalidToken):
+        await verify_bearer(server.runtime, token)
     me = await server.client.get("/auth/me", headers=bearer(token))
     assert me.status_code == 401, me.text
     assert me.json()["error"] == "invalid_token"

@@ -91,6 +91,7 @@ class VerifiedAssertion:
     user_verified: bool
     backed_up: bool
     user_handle: bytes | None
+    backup_eligible: bool
 
 
 def registration_options(
@@ -237,6 +238,7 @@ def verify_passkey_assertion(
         user_verified=verified.user_verified,
         backed_up=verified.credential_backed_up,
         user_handle=parsed.user_handle,
+        backup_eligible=verified.credential_device_type.value == "multi_device",
     )
 
 

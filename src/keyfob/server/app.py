@@ -21,6 +21,7 @@ from keyfob.server import (
     passkeys,
     refresh,
     session_keys,
+    step_up,
 )
 from keyfob.server.admin import routes as admin_routes
 from keyfob.server.errors import install_error_handlers
@@ -72,7 +73,17 @@ def create_app(
         redoc_url=None,
     )
     install_error_handlers(app)
-    for module in (nonce, login, challenge, refresh, session_keys, me, passkeys, methods):
+    for module in (
+        nonce,
+        login,
+        challenge,
+        refresh,
+        session_keys,
+        me,
+        passkeys,
+        methods,
+        step_up,
+    ):
         app.include_router(module.router)
     # hosted pages
     hosted.install(app)

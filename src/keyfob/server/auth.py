@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends
 from starlette.requests import HTTPConnection
 
+from keyfob.core.keys import SigningKey
 from keyfob.core.tokens import (
     AccessTokenClaims,
     issue_access_token,
@@ -46,18 +47,40 @@ def session_identity(user: UserRecord, session: SessionRecord) -> IdentityRecord
     return next((i for i in user.identities if i.id == session.identity_id), None)
 
 
+# Account tokens are signed with a key of their own, derived from KEYFOB_SECRET_KEY and never
+# published or shared: no app (not even one holding the HS256 app-token key) can mint one.
+ACCOUNT_KID = "keyfob-account"
+ACCOUNT_TOKEN_NEEDED = (
+    "This endpoint takes the account token (accountToken of the sign-in response), not the "
+    "access token meant for apps."
+)
+
+
+def account_key(runtime: Runtime) -> SigningKey:
+    """The HS256 key of account tokens (derived from the secret key for ``account-token``)."""
+    secret = runtime.account_token_key
+    return SigningKey(kid=ACCOUNT_KID, alg="HS256", private_key=secret, public_jwk=None)
+
+
 def mint_access_token(
-    runtime: Runtime, user: UserRecord, session: SessionRecord, *, amr: tuple[str, ...]
+    runtime: Runtime,
+    user: UserRecord,
+    session: SessionRecord,
+    *,
+    amr: tuple[str, ...],
+    account: bool = False,
 ) -> str:
-    """Sign an access token for ``user`` in ``session`` (its ``exp`` never passes the session's
-    end: :class:`~keyfob.errors.SessionExpired` once it has ended)."""
+    """Sign an access token for ``user`` in ``session``: for apps, or with ``account`` the
+    account token that keyfob's own ``/auth/*`` account endpoints take. Its ``exp`` never passes
+    the session's end (:class:`~keyfob.errors.SessionExpired` once it has ended)."""
     identity = session_identity(user, session)
     if identity is not None and identity.kind == "passkey":
         identity = None  # chain and address claims describe wallets only
+    settings = runtime.settings
     token, _ = issue_access_token(
-        key=runtime.keyring.current.current,
-        issuer=runtime.settings.issuer,
-        audience=runtime.settings.audience,
+        key=account_key(runtime) if account else runtime.keyring.current.current,
+        issuer=settings.issuer,
+        audience=settings.account_audience if account else settings.audience,
         subject=user.id,
         session_id=session.id,
         amr=amr,
@@ -75,13 +98,15 @@ def token_response(
     """The body of a successful sign-in or refresh."""
     return TokenResponse(
         access_token=mint_access_token(runtime, user, session, amr=session.amr),
+        account_token=mint_access_token(runtime, user, session, amr=session.amr, account=True),
         refresh_token=refresh_token,
         expires_in=access_token_lifetime(runtime, session),
         user=user_out(user),
     )
 
 
-def _bearer_token(connection: HTTPConnection) -> str:
+def bearer_token(connection: HTTPConnection) -> str:
+    """The token of the request's ``Authorization: Bearer`` header; :class:`InvalidToken`."""
     header = connection.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -103,20 +128,57 @@ async def verify_bearer(runtime: Runtime, token: str) -> AccessTokenClaims:
         expected_audience=runtime.settings.audience,
         now=now,
     )
+    return await check_live(runtime, claims)
+
+
+async def check_live(runtime: Runtime, claims: AccessTokenClaims) -> AccessTokenClaims:
+    """The claims, unless the token is denylisted or its session has ended (or is another
+    user's)."""
     if await runtime.store.is_token_denied(claims.jti):
         raise TokenRevoked("This access token was revoked by a logout.")
     if claims.session_id is not None:
         session = await runtime.store.get_session(claims.session_id)
         if session is None or session.revoked_at is not None:
             raise TokenRevoked("The session of this access token has ended.")
+        if session.user_id != claims.subject:
+            raise InvalidToken("The access token's session belongs to another user.")
     return claims
+
+
+async def verify_account_token(runtime: Runtime, token: str) -> AccessTokenClaims:
+    """Verify an account token: signed with :func:`account_key`, ``aud`` the account audience,
+    live. An app's access token (or any other JWT) gets :class:`InvalidToken` saying so."""
+    if unverified_kid(token) != ACCOUNT_KID:
+        raise InvalidToken(ACCOUNT_TOKEN_NEEDED)
+    key = account_key(runtime)
+    claims = verify_access_token(
+        token,
+        keys={ACCOUNT_KID: key},
+        expected_issuer=runtime.settings.issuer,
+        expected_audience=runtime.settings.account_audience,
+        now=runtime.now(),
+    )
+    if claims.session_id is None:
+        raise InvalidToken(ACCOUNT_TOKEN_NEEDED)
+    return await check_live(runtime, claims)
 
 
 async def current_claims(
     connection: HTTPConnection, runtime: Annotated[Runtime, Depends(get_runtime)]
 ) -> AccessTokenClaims:
-    """FastAPI dependency: the verified claims of the request's Bearer token."""
-    return await verify_bearer(runtime, _bearer_token(connection))
+    """FastAPI dependency: the verified claims of the request's account token."""
+    return await verify_account_token(runtime, bearer_token(connection))
+
+
+async def any_claims(
+    connection: HTTPConnection, runtime: Annotated[Runtime, Depends(get_runtime)]
+) -> AccessTokenClaims:
+    """FastAPI dependency: the claims of an account token or of an app's access token (for
+    ``/auth/logout``, which only takes access away)."""
+    token = bearer_token(connection)
+    if unverified_kid(token) == ACCOUNT_KID:
+        return await verify_account_token(runtime, token)
+    return await verify_bearer(runtime, token)
 
 
 async def current_user(
@@ -135,15 +197,16 @@ async def current_user(
 async def optional_user(
     connection: HTTPConnection, runtime: Annotated[Runtime, Depends(get_runtime)]
 ) -> UserRecord | None:
-    """FastAPI dependency: the signed-in user if a Bearer token is sent (checked as strictly
-    as :func:`current_user`), else None."""
+    """FastAPI dependency: the signed-in user if a Bearer account token is sent (checked as
+    strictly as :func:`current_user`), else None."""
     if "authorization" not in connection.headers:
         return None
-    claims = await verify_bearer(runtime, _bearer_token(connection))
+    claims = await verify_account_token(runtime, bearer_token(connection))
     return await current_user(claims, runtime)
 
 
 Claims = Annotated[AccessTokenClaims, Depends(current_claims)]
+AnyClaims = Annotated[AccessTokenClaims, Depends(any_claims)]
 CurrentUser = Annotated[UserRecord, Depends(current_user)]
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 OptionalUser = Annotated[UserRecord | None, Depends(optional_user)]

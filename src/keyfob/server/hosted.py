@@ -14,6 +14,7 @@ from urllib.parse import quote, urlencode, urlsplit
 from fastapi import APIRouter, FastAPI, Query, Request
 from starlette.responses import RedirectResponse, Response
 
+from keyfob.core.amr import wallet_amr
 from keyfob.core.redirects import match_redirect_uri, redirect_with
 from keyfob.errors import ClientNotPermitted, RegistrationDisabled
 from keyfob.server import hosted_admin
@@ -34,7 +35,7 @@ from keyfob.server.hosted_signin import (
 from keyfob.server.pages import mount_static, render, security_headers
 from keyfob.server.passkey_flow import begin_registration, begin_sign_in, finish_registration
 from keyfob.server.runtime import Runtime
-from keyfob.server.sso import current_sso, end_sso_session, passkey_amr
+from keyfob.server.sso import current_sso, end_sso_session
 from keyfob.store.records import ClientRecord, UserRecord
 
 router = APIRouter(tags=["hosted pages"], include_in_schema=False)
@@ -154,7 +155,7 @@ async def login_wallet(
         request, runtime, body, client_id=client.id, may_register=client.registration_enabled
     )
     next_url = login_url(client.id, target, body.state)
-    return await continue_to(request, runtime, user, (body.chain,), next_url)
+    return await continue_to(request, runtime, user, wallet_amr(), next_url)
 
 
 async def _registration_client(runtime: Runtime, client_id: str) -> ClientRecord:
@@ -219,8 +220,7 @@ async def registration_verify(
         runtime, body.credential, open_session=False, ip=client_ip(request)
     )
     next_url = login_url(client.id, target, body.state)
-    amr = passkey_amr(user_verified=done.user_verified)
-    return await continue_to(request, runtime, done.outcome.user, amr, next_url)
+    return await continue_to(request, runtime, done.outcome.user, done.amr, next_url)
 
 
 @router.get("/auth/logout/{client_id}")

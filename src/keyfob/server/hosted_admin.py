@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
+from keyfob.core.amr import wallet_amr
 from keyfob.errors import InvalidChallenge, InvalidRequest
 from keyfob.server.admin.enrollment import consume_enrollment
 from keyfob.server.audit import client_ip
@@ -27,7 +28,6 @@ from keyfob.server.hosted_signin import (
 )
 from keyfob.server.pages import render
 from keyfob.server.passkey_flow import begin_registration, begin_sign_in, finish_registration
-from keyfob.server.sso import passkey_amr
 
 router = APIRouter(tags=["admin sign-in"], include_in_schema=False)
 
@@ -80,7 +80,7 @@ async def admin_login_wallet(
     """Sign in with a wallet, open the SSO session, continue to ``/admin``."""
     check_same_origin(request, runtime)
     user = await wallet_sign_in(request, runtime, body, client_id=None)
-    return await continue_to(request, runtime, user, (body.chain,), ADMIN_HOME)
+    return await continue_to(request, runtime, user, wallet_amr(), ADMIN_HOME)
 
 
 @router.get("/admin/enroll")
@@ -134,5 +134,4 @@ async def enroll_verify(
         ip=client_ip(request),
         require_user_verification=True,
     )
-    amr = passkey_amr(user_verified=done.user_verified)
-    return await continue_to(request, runtime, done.outcome.user, amr, ADMIN_HOME)
+    return await continue_to(request, runtime, done.outcome.user, done.amr, ADMIN_HOME)

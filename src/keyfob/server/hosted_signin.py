@@ -13,6 +13,7 @@ from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from keyfob.core.amr import wallet_amr
 from keyfob.errors import Forbidden
 from keyfob.server import pages
 from keyfob.server.audit import client_ip, failures_audited, sign_in_event
@@ -22,7 +23,7 @@ from keyfob.server.login import verify_signature
 from keyfob.server.passkey_flow import finish_sign_in
 from keyfob.server.runtime import Runtime
 from keyfob.server.schemas import Body, SignedMessage
-from keyfob.server.sso import current_sso, passkey_amr, start_sso_session
+from keyfob.server.sso import current_sso, start_sso_session
 from keyfob.store.records import UserRecord
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -75,8 +76,8 @@ async def passkey_sign_in(
     require_user_verification: bool = False,
 ) -> tuple[UserRecord, tuple[str, ...]]:
     """Verify a passkey assertion (audited either way) without opening an API session; return
-    the user and the SSO session's ``amr`` (with ``user`` when the authenticator verified
-    the user, which the admin panel requires)."""
+    the user and the ``amr`` of the assertion (RFC 8176; ``user`` when the authenticator
+    verified the user, which the admin panel requires)."""
     done = await finish_sign_in(
         runtime,
         credential,
@@ -85,7 +86,7 @@ async def passkey_sign_in(
         client_id=client_id,
         require_user_verification=require_user_verification,
     )
-    return done.outcome.user, passkey_amr(user_verified=done.user_verified)
+    return done.outcome.user, done.amr
 
 
 async def wallet_sign_in(
@@ -107,7 +108,7 @@ async def wallet_sign_in(
             kind=verified.chain,
             address=verified.address,
             public_key=verified.public_key,
-            amr=(verified.chain,),
+            amr=wallet_amr(),
             refresh_token_hash=None,
             now=now,
             refresh_expires_at=now,

@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
+from keyfob.core.amr import wallet_amr
 from keyfob.core.challenge import verify_challenge
 from keyfob.core.eip4361 import verify_ethereum_sign_in
 from keyfob.core.nimiq import verify_nimiq_challenge_signature, verify_nimiq_sign_in
@@ -17,6 +18,7 @@ from keyfob.core.nonces import verify_signed_nonce
 from keyfob.core.session_keys import SessionPublicKey, parse_session_key, thumbprint_from_resources
 from keyfob.core.signin_message import VerifiedSignIn
 from keyfob.core.solana import verify_solana_sign_in
+from keyfob.core.step_up import STEP_UP_REQUEST_ID
 from keyfob.core.tokens import hash_refresh_token, new_refresh_token
 from keyfob.errors import InvalidNonce, InvalidRequest, InvalidSessionKey, LegacyFlowDisabled
 from keyfob.server.audit import client_ip, failures_audited, sign_in_event
@@ -91,6 +93,10 @@ def nonce_spend(runtime: Runtime, verified: VerifiedSignIn) -> NonceSpend:
     """How the message's nonce is to be burnt, and what the nonce must match when it is."""
     assert verified.message is not None
     message = verified.message
+    if message.request_id == STEP_UP_REQUEST_ID:
+        raise InvalidNonce(
+            "This message confirms an account change (a step-up); it signs nobody in."
+        )
     if runtime.settings.nonce_mode == "signed":
         signed = verify_signed_nonce(
             message.nonce, key=runtime.nonce_key, expected_chain=verified.chain, now=runtime.now()
@@ -151,7 +157,7 @@ async def sign_in(runtime: Runtime, body: LoginRequest, ip: str | None = None) -
             runtime,
             verified,
             spend=spend,
-            amr=(verified.chain,),
+            amr=wallet_amr(),
             session_key=authorised_session_key(body, verified),
             audit=sign_in_event(runtime, verified.chain, ip=ip),
         )

@@ -1,7 +1,9 @@
 """Account linking: list a user's sign-in methods, add a wallet, remove a method (not the last).
 
-Adding a passkey to an account is ``POST /auth/passkey/register/options`` and ``/verify`` with
-the Bearer token of the account (see :mod:`keyfob.server.passkeys`).
+Every call takes the account token; adding or removing a method also a fresh step-up grant
+(:mod:`keyfob.server.step_up`). Adding a passkey to an account is
+``POST /auth/passkey/register/options`` and ``/verify`` with both (see
+:mod:`keyfob.server.passkeys`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from keyfob.server.auth import CurrentUser, RuntimeDep, user_out
 from keyfob.server.lifetimes import deny_until
 from keyfob.server.login import nonce_spend, verify_signature
 from keyfob.server.schemas import IdentityOut, LinkWalletRequest, UserOut
+from keyfob.server.step_up import SteppedUpUser
 from keyfob.store.store import spend_nonce
 
 router = APIRouter(prefix="/auth/methods", tags=["account"])
@@ -27,7 +30,7 @@ async def list_methods(user: CurrentUser) -> list[IdentityOut]:
 
 @router.post("/wallet", response_model=UserOut, response_model_by_alias=True)
 async def add_wallet(
-    body: LinkWalletRequest, request: Request, user: CurrentUser, runtime: RuntimeDep
+    body: LinkWalletRequest, request: Request, user: SteppedUpUser, runtime: RuntimeDep
 ) -> UserOut:
     """Add a wallet to the signed-in account: sign a fresh sign-in message with it (nonce from
     ``POST /auth/nonce``) and send it as for ``POST /auth/login``. 409 if it is another
@@ -62,7 +65,7 @@ async def add_wallet(
 
 @router.delete("/{identity_id}", status_code=204)
 async def remove_method(
-    identity_id: str, request: Request, user: CurrentUser, runtime: RuntimeDep
+    identity_id: str, request: Request, user: SteppedUpUser, runtime: RuntimeDep
 ) -> Response:
     """Remove one of the signed-in user's sign-in methods (and the sessions it opened);
     409 if it is the last one."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from keyfob.core.amr import passkey_amr
 from keyfob.core.passkeys import (
     PasskeyOptions,
     UserVerification,
@@ -53,7 +54,7 @@ class PasskeySignIn:
 
     outcome: SignInOutcome
     refresh_token: str | None
-    user_verified: bool = False  # the authenticator verified the user (UV flag)
+    amr: tuple[str, ...]
 
 
 def user_handle(user_id: str) -> bytes:
@@ -167,6 +168,11 @@ async def finish_registration(
             raise InvalidChallenge("This challenge was issued for another account.")
 
     refresh_token = new_refresh_token() if open_session else None
+    amr = passkey_amr(
+        backup_eligible=registered.device_type == "multi_device",
+        backed_up=registered.backed_up,
+        user_verified=registered.user_verified,
+    )
     outcome = await runtime.store.register_passkey(
         challenge=parsed.challenge,
         check=check,
@@ -182,12 +188,11 @@ async def finish_registration(
         refresh_token_hash=hash_refresh_token(refresh_token) if refresh_token else None,
         refresh_expires_at=first_refresh_expiry(settings, now),
         adding=user is not None,
+        amr=amr,
     )
     event = "passkey_added" if user is not None else "passkey_registered"
     await record_event(runtime, event, user_id=outcome.user.id, ip=ip, method=PASSKEY)
-    return PasskeySignIn(
-        outcome=outcome, refresh_token=refresh_token, user_verified=registered.user_verified
-    )
+    return PasskeySignIn(outcome=outcome, refresh_token=refresh_token, amr=amr)
 
 
 async def finish_sign_in(
@@ -248,6 +253,11 @@ async def _finish_sign_in(
             )
 
     refresh_token = new_refresh_token() if open_session else None
+    amr = passkey_amr(
+        backup_eligible=verified.backup_eligible,
+        backed_up=verified.backed_up,
+        user_verified=verified.user_verified,
+    )
     try:
         outcome = await store.complete_sign_in(
             spend=NonceSpend(
@@ -256,7 +266,7 @@ async def _finish_sign_in(
             kind=PASSKEY,
             address=parsed.credential_id,
             public_key=None,
-            amr=(PASSKEY,),
+            amr=amr,
             refresh_token_hash=hash_refresh_token(refresh_token) if refresh_token else None,
             now=now,
             refresh_expires_at=first_refresh_expiry(settings, now),
@@ -277,9 +287,7 @@ async def _finish_sign_in(
         )
         check_sign_count(stored=stored, received=verified.sign_count)  # raises, with figures
         raise
-    return PasskeySignIn(
-        outcome=outcome, refresh_token=refresh_token, user_verified=verified.user_verified
-    )
+    return PasskeySignIn(outcome=outcome, refresh_token=refresh_token, amr=amr)
 
 
 async def _remember(

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from keyfob.server.audit import client_ip
-from keyfob.server.auth import OptionalUser, RuntimeDep, token_response
+from keyfob.server.auth import RuntimeDep, token_response
 from keyfob.server.passkey_flow import (
     PasskeySignIn,
     begin_registration,
@@ -24,6 +24,7 @@ from keyfob.server.schemas import (
     TokenResponse,
     json_response,
 )
+from keyfob.server.step_up import OptionalSteppedUpUser
 
 router = APIRouter(prefix="/auth/passkey", tags=["passkeys"])
 
@@ -49,17 +50,17 @@ async def sign_in_with_passkey(
 
 @router.post("/register/options")
 async def register_options(
-    body: PasskeyOptionsRequest, runtime: RuntimeDep, user: OptionalUser
+    body: PasskeyOptionsRequest, runtime: RuntimeDep, user: OptionalSteppedUpUser
 ) -> dict[str, Any]:
     """Creation options (``PublicKeyCredentialCreationOptionsJSON``) for a new account, or with
-    a Bearer token for a passkey added to the signed-in account."""
+    the account token and a step-up grant for a passkey added to the signed-in account."""
     options = await begin_registration(runtime, username=body.username, user=user)
     return options.options
 
 
 @router.post("/register/verify", response_model=TokenResponse, response_model_by_alias=True)
 async def register_verify(
-    body: PasskeyVerifyRequest, request: Request, runtime: RuntimeDep, user: OptionalUser
+    body: PasskeyVerifyRequest, request: Request, runtime: RuntimeDep, user: OptionalSteppedUpUser
 ) -> Response:
     """Store the new passkey and sign in with it (same response as ``POST /auth/login``)."""
     done = await finish_registration(runtime, body.credential, user=user, ip=client_ip(request))

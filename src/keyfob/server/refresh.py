@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response
 
 from keyfob.core.tokens import hash_refresh_token, new_refresh_token
 from keyfob.errors import Forbidden, InvalidToken
-from keyfob.server.auth import Claims, RuntimeDep, token_response
+from keyfob.server.auth import AnyClaims, RuntimeDep, token_response
 from keyfob.server.lifetimes import deny_until, max_age
 from keyfob.server.runtime import Runtime
 from keyfob.server.schemas import LogoutRequest, RefreshRequest, TokenResponse, json_response
@@ -44,9 +44,10 @@ async def refresh(body: RefreshRequest, runtime: RuntimeDep) -> Response:
 
 
 @router.post("/auth/logout", status_code=204, response_class=Response)
-async def logout(claims: Claims, runtime: RuntimeDep, body: LogoutRequest | None = None) -> None:
+async def logout(claims: AnyClaims, runtime: RuntimeDep, body: LogoutRequest | None = None) -> None:
     """End the session: revoke its refresh tokens and session keys, denylist this access token
-    and (for apps, by ``sid``) every other access token of the session."""
+    (an app's access token or the account token: ending one's own session only takes away) and,
+    for apps, by ``sid``, every other access token of the session."""
     store, now, until = runtime.store, runtime.now(), deny_until(runtime)
     await store.deny_token(claims.jti, expires_at=datetime.fromtimestamp(claims.expires_at, UTC))
     if claims.session_id is not None:

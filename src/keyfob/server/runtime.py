@@ -35,6 +35,8 @@ class Runtime:
     def __post_init__(self) -> None:
         self.nonce_key = derive_key(self.secret_key, "signed-nonce")
         self.challenge_key = derive_key(self.secret_key, "challenge")
+        self.account_token_key = derive_key(self.secret_key, "account-token")
+        self.step_up_key = derive_key(self.secret_key, "step-up")
 
     def now(self) -> datetime:
         """The current time as this server sees it (tests may move the clock)."""

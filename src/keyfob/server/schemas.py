@@ -97,11 +97,13 @@ class UserOut(Body):
 
 
 class TokenResponse(Body):
-    """Tokens after a sign-in or a refresh."""
+    """Tokens after a sign-in or a refresh: ``access_token`` for apps, ``account_token`` for
+    keyfob's own ``/auth/*`` account endpoints only (never send it to an app)."""
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 
     access_token: str
+    account_token: str
     refresh_token: str
     token_type: Literal["Bearer"] = "Bearer"
     expires_in: int

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from keyfob.core.session_keys import parse_session_key, verify_session_key_proof
 from keyfob.errors import Forbidden, InvalidSessionKey, NotFound
-from keyfob.server.auth import CurrentUser, RuntimeDep, mint_access_token
+from keyfob.server.auth import Claims, CurrentUser, RuntimeDep, mint_access_token
 from keyfob.server.lifetimes import access_token_lifetime, session_end
 from keyfob.server.runtime import Runtime
 from keyfob.server.schemas import (
@@ -17,7 +17,9 @@ from keyfob.server.schemas import (
     SessionKeyTokenRequest,
     json_response,
 )
+from keyfob.server.step_up import check_step_up
 from keyfob.store.records import SessionKeyRecord
+from keyfob.store.rows_admin import storable
 
 router = APIRouter(tags=["session keys"])
 
@@ -82,7 +84,15 @@ async def list_session_keys(user: CurrentUser, runtime: RuntimeDep) -> list[Sess
 
 
 @router.delete("/auth/session-keys/{thumbprint}", status_code=204, response_class=Response)
-async def revoke_session_key(thumbprint: str, user: CurrentUser, runtime: RuntimeDep) -> None:
-    """Revoke one of the signed-in user's session keys."""
+async def revoke_session_key(
+    thumbprint: str, request: Request, claims: Claims, user: CurrentUser, runtime: RuntimeDep
+) -> None:
+    """Revoke one of the signed-in user's session keys: one of this session's with the account
+    token, one of another session's with a step-up grant too."""
+    if not storable(thumbprint, 128):
+        raise NotFound("No live session key of yours has this thumbprint.")
+    record = await runtime.store.get_session_key(thumbprint)
+    if record is not None and record.user_id == user.id and record.session_id != claims.session_id:
+        check_step_up(request, runtime, claims)
     if not await runtime.store.revoke_session_key(user.id, thumbprint, now=runtime.now()):
         raise NotFound("No live session key of yours has this thumbprint.")

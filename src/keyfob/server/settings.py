@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from keyfob.errors import ConfigurationError
@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     audit_failure_retention_days: int = Field(default=30, ge=1)
     token_algorithm: Literal["EdDSA", "ES256", "HS256"] = "EdDSA"
     token_audience: str | None = None
+    step_up_ttl: int = Field(default=300, ge=30, le=3600)
     statement: str = "Sign in with your key. This request will not trigger a transaction."
     rate_limit: int = Field(default=300, ge=0)
     trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()
@@ -118,6 +119,16 @@ class Settings(BaseSettings):
             )
         return f"{parts.scheme}://{parts.netloc}".lower()
 
+    @model_validator(mode="after")
+    def _check_audiences(self) -> Settings:
+        audience = (self.token_audience or "").rstrip("/").lower()
+        if audience == self.account_audience:
+            raise ValueError(
+                f"KEYFOB_TOKEN_AUDIENCE must not be {self.account_audience!r}: that audience is "
+                "keyfob's own account API, which apps' tokens must never reach"
+            )
+        return self
+
     @cached_property
     def origin(self) -> str:
         """Our origin, ``scheme://host[:port]``: sign-in message URIs must be on it."""
@@ -142,6 +153,11 @@ class Settings(BaseSettings):
     def proxies(self) -> TrustedProxies:
         """Whose forwarding header is believed for the client address (nobody's by default)."""
         return TrustedProxies(parse_networks(self.trusted_proxies), self.forwarded_header)
+
+    @cached_property
+    def account_audience(self) -> str:
+        """The ``aud`` of account tokens, the only tokens keyfob's own account API accepts."""
+        return f"{self.public_url}/account"
 
     @cached_property
     def rp_id(self) -> str:

@@ -17,14 +17,12 @@ from starlette.responses import Response
 from keyfob.core.tokens import hash_refresh_token
 from keyfob.server.runtime import Runtime
 from keyfob.server.settings import Settings
-from keyfob.store.passkeys import PASSKEY
 from keyfob.store.records import ClientRecord, SsoSessionRecord, UserRecord
 
 SECURE_COOKIE = "__Host-keyfob_sso"
 PLAIN_COOKIE = "keyfob_sso"  # browsers refuse __Host- cookies without Secure (plain http)
 MAX_LIFETIME = timedelta(days=30)
 _MAX_TOKEN_LENGTH = 128
-USER_VERIFIED = "user"  # in a session's amr: the passkey verified its user (UV flag)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,12 +37,6 @@ class SsoContext:
         """True if the sign-in is recent enough for ``client`` to skip the prompt."""
         lifetime = timedelta(minutes=client.authorized_client_lifetime_minutes)
         return self.session.authenticated_at + lifetime > now
-
-
-def passkey_amr(*, user_verified: bool) -> tuple[str, ...]:
-    """The SSO ``amr`` of a passkey ceremony: ``user`` (RFC 8176) added when the authenticator
-    verified the user; the admin panel accepts a passkey session only with it."""
-    return (PASSKEY, USER_VERIFIED) if user_verified else (PASSKEY,)
 
 
 def cookie_name(settings: Settings) -> str:

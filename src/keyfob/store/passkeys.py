@@ -173,18 +173,34 @@ class PasskeyStore(StoreBase):
         refresh_token_hash: str | None = None,
         refresh_expires_at: datetime | None = None,
         adding: bool = False,
+        amr: tuple[str, ...],
     ) -> SignInOutcome:
         """In one transaction: spend the registration challenge, create its user (or, when
         ``adding``, find the existing account the passkey is added to), store the passkey and,
         given a refresh token hash, open a session. A challenge for an existing account
         without ``adding`` (or the reverse) raises :class:`InvalidChallenge`; a credential id
         already registered :class:`Conflict`, a taken username too. Nothing is written unless
-        all of it succeeds."""
-        args = (challenge, check, passkey, now, refresh_token_hash, refresh_expires_at, adding)
+        all of it succeeds. ``amr`` is the new session's."""
+        args = (challenge, check, passkey, now, refresh_token_hash, refresh_expires_at, adding, amr)
         try:
             return await self._run.write(_register, self._sql, *args)
         except IntegrityError as error:  # a concurrent registration took the username
             raise Conflict("This username or passkey was just registered; try again.") from error
+
+    async def spend_step_up_challenge(
+        self,
+        *,
+        challenge: str,
+        check: Callable[[PasskeyChallengeRecord], None],
+        now: datetime,
+        passkey_identity_id: str | None = None,
+        sign_count: int | None = None,
+    ) -> PasskeyChallengeRecord:
+        """In one transaction: spend a step-up challenge (``check`` refuses it by raising, which
+        leaves it unspent) and, for a passkey proof, move its counter on
+        (:class:`SignCountRegression` if it did not grow)."""
+        args = (challenge, check, now, passkey_identity_id, sign_count)
+        return await self._run.write(_spend_step_up, *args)
 
     async def link_identity(
         self,
@@ -222,6 +238,7 @@ def _register(
     refresh_token_hash: str | None,
     refresh_expires_at: datetime | None,
     adding: bool,
+    amr: tuple[str, ...],
 ) -> SignInOutcome:
     record = consume_challenge(conn, challenge, now, check)
     if record.purpose != "register" or record.user_id is None:
@@ -272,13 +289,27 @@ def _register(
         rows = session_rows(
             user_id=user.id,
             identity_id=identity.id,
-            amr=(PASSKEY,),
+            amr=amr,
             refresh_token_hash=refresh_token_hash,
             now=now,
             refresh_expires_at=refresh_expires_at,
         )
         session = session_from(create_session_rows(conn, *rows)._mapping)
     return SignInOutcome(user=user, identity=identity, session=session)
+
+
+def _spend_step_up(
+    conn: Connection,
+    challenge: str,
+    check: Callable[[PasskeyChallengeRecord], None],
+    now: datetime,
+    passkey_identity_id: str | None,
+    sign_count: int | None,
+) -> PasskeyChallengeRecord:
+    record = consume_challenge(conn, challenge, now, check)
+    if passkey_identity_id is not None and sign_count is not None:
+        bump_sign_count(conn, passkey_identity_id, sign_count)
+    return record
 
 
 def _link(

@@ -18,14 +18,14 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from keyfob.core.amr import USER_VERIFIED, is_passkey_amr
 from keyfob.core.secretbox import derive_key
 from keyfob.errors import CsrfFailed, Forbidden, KeyfobError
 from keyfob.server.audit import client_ip, record_event
 from keyfob.server.inputs import check_form
 from keyfob.server.pages import check_same_origin, error_page
 from keyfob.server.runtime import Runtime, get_runtime
-from keyfob.server.sso import USER_VERIFIED, current_sso
-from keyfob.store.passkeys import PASSKEY
+from keyfob.server.sso import current_sso
 from keyfob.store.records import UserRecord
 
 ADMIN_ROLE = "admin"
@@ -83,7 +83,7 @@ async def current_admin(request: Request) -> Admin:
     if sso.session.authenticated_at < runtime.now() - MAX_SIGN_IN_AGE:
         raise SignInRequired()
     amr = sso.session.amr
-    if PASSKEY in amr and USER_VERIFIED not in amr:  # e.g. a client page's sign-in, UV off
+    if is_passkey_amr(amr) and USER_VERIFIED not in amr:  # e.g. a client page's sign-in, UV off
         raise SignInRequired()
     if ADMIN_ROLE not in sso.user.roles:
         raise Forbidden("This page is for administrators; your account is not one.")
