@@ -356,3 +356,24 @@ async def test_sso_sessions_carry_rfc_8176_amr(
         body = {"credential": assertion_of(user_id)}
         passkey = await server.post("/admin/login/passkey", body)
         assert await _sso_amr(server, passkey) == ("hwk", "user")
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/auth/step-up/options", {"chain": "ethereum", "address": "0x\x00"}),
+        ("/auth/step-up/verify", {"chain": "ethereum", "message": "a\x00b", "signature": "0x00"}),
+        ("/auth/step-up/verify", {"chain": "ethereum", "message": "hi", "signature": "0x\x00"}),
+        (
+            "/auth/step-up/verify",
+            {"chain": "nimiq", "message": "hi", "signature": "00", "publicKey": "\x1b[31m"},
+        ),
+    ],
+)
+async def test_step_up_bodies_refuse_control_characters(
+    server: Server, node_clients: NodeClients, path: str, body: dict[str, Any]
+) -> None:
+    """Step-up bodies are typed like the sign-in bodies: control characters are 422 at the
+    edge (before, they went on to the parsers and the store)."""
+    tokens = await signed_in(server, node_clients)
+    assert_error(await server.post(path, body, headers=account(tokens)), 422, "invalid_request")

@@ -39,6 +39,7 @@ from keyfob.server.auth import (
     current_user,
     verify_account_token,
 )
+from keyfob.server.inputs import MessageText, Text
 from keyfob.server.login import CLOCK_SKEW, verify_signature
 from keyfob.server.nonce import canonical_address
 from keyfob.server.passkey_flow import user_handle
@@ -60,7 +61,7 @@ class StepUpOptionsRequest(Body):
     the account's passkeys."""
 
     chain: Chain | None = None
-    address: str | None = Field(default=None, max_length=128)
+    address: Text | None = Field(default=None, max_length=128)
     chain_id: int | None = Field(default=None, ge=1)
 
 
@@ -78,9 +79,9 @@ class StepUpVerifyRequest(Body):
 
     credential: dict[str, Any] | None = None
     chain: Chain | None = None
-    message: str | None = Field(default=None, min_length=1)
-    signature: str | None = Field(default=None, min_length=1, max_length=1024)
-    public_key: str | None = Field(default=None, max_length=256)
+    message: MessageText | None = Field(default=None, min_length=1)
+    signature: Text | None = Field(default=None, min_length=1, max_length=1024)
+    public_key: Text | None = Field(default=None, max_length=256)
 
 
 class StepUpGrantOut(Body):
