@@ -5,6 +5,7 @@ below was then a 200 (or a change to the account)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import jwt
@@ -13,7 +14,9 @@ from pydantic import ValidationError
 
 from keyfob.core.step_up import issue_step_up_grant
 from keyfob.server.clients import create_client, mint_client_token
+from keyfob.server.keyring import add_signing_key
 from keyfob.server.settings import Settings
+from keyfob.store import Store
 from tests.node_clients import NodeClients
 from tests.server.conftest import PUBLIC_URL, SECRET, Server, ServerFactory
 from tests.server.signin import bearer, signed_in
@@ -108,9 +111,14 @@ async def test_only_keyfob_mints_account_tokens(
 
 
 async def test_with_hs256_app_tokens_an_app_still_cannot_mint_an_account_token(
-    make_server: ServerFactory, node_clients: NodeClients
+    make_server: ServerFactory, node_clients: NodeClients, database_url: str
 ) -> None:
     """Apps verifying HS256 tokens hold the app-token key; the account token's key is another."""
+    store = Store.from_url(database_url)
+    try:
+        await add_signing_key(store, "HS256", SECRET, now=datetime.now(UTC))
+    finally:
+        await store.close()
     async with make_server(token_algorithm="HS256") as server:
         tokens = await signed_in(server, node_clients)
         claims = jwt.decode(tokens["accountToken"], options={"verify_signature": False})

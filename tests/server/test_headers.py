@@ -51,7 +51,7 @@ async def test_wallet_token_responses_are_not_stored(
     assert_not_stored(await server.post("/auth/challenge"), 404)  # off by default: an error
     assert_not_stored(await server.post("/auth/nonce", {"chain": "ethereum"}))
     assert_not_stored(await server.client.get("/auth/nonce", params={"chain": "solana"}))
-    me = await server.client.get("/auth/me", headers=bearer(refreshed.json()["accessToken"]))
+    me = await server.client.get("/auth/me", headers=bearer(refreshed.json()["accountToken"]))
     assert_not_stored(me)
     # errors too: a refused refresh token says nothing a cache should keep
     assert_not_stored(await server.post("/auth/refresh", {"refreshToken": "kfr_x"}), 401)

@@ -85,7 +85,7 @@ async def test_session_keys_never_outlive_their_session(
     async with make_server(session_max_age=HOUR, session_key_ttl=30 * 24 * HOUR) as server:
         key, tokens, thumbprint = await authorised(server, node_clients, "Ed25519")
         listed = await server.client.get(
-            "/auth/session-keys", headers=bearer(tokens["accessToken"])
+            "/auth/session-keys", headers=bearer(tokens["accountToken"])
         )
         record = await server.runtime.store.get_session_key(thumbprint)
         assert record is not None

@@ -16,13 +16,14 @@ from keyfob.core.client_tokens import verify_client_token
 from keyfob.core.keys import generate_signing_key, private_key_bytes, public_jwk
 from keyfob.core.secretbox import SealedDataError, derive_key, is_legacy
 from keyfob.errors import ConfigurationError
+from keyfob.server.auth import verify_bearer
 from keyfob.server.clients import client_secret, create_client, get_client, mint_client_token
 from keyfob.server.keyring import rotate_signing_key
 from keyfob.store import SigningKeyRecord, Store
 from keyfob.store.records import ClientRecord
 from tests.node_clients import NodeClients
 from tests.server.conftest import PUBLIC_URL, SECRET, Server
-from tests.server.signin import bearer, signed_in
+from tests.server.signin import signed_in
 
 
 def _format_1(plaintext: bytes, purpose: str) -> bytes:
@@ -106,9 +107,8 @@ async def test_a_database_sealed_the_old_way_is_upgraded_at_start(
         runtime = server.runtime
         # The old signing key still signs and verifies, and each client keeps its secret...
         tokens = await signed_in(server, node_clients)
-        assert (
-            await server.client.get("/auth/me", headers=bearer(tokens["accessToken"]))
-        ).status_code == 200
+        verified = await verify_bearer(runtime, tokens["accessToken"])
+        assert verified.subject == tokens["user"]["id"]
         assert runtime.keyring.current.current.kid == key.kid
         a = await get_client(runtime, "old-a")
         b = await get_client(runtime, "old-b")
