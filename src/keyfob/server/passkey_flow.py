@@ -16,9 +16,11 @@ from datetime import timedelta
 from typing import Any
 
 from keyfob.core.amr import passkey_amr
+from keyfob.core.passkey_parsing import ParsedCredential
 from keyfob.core.passkeys import (
     PasskeyOptions,
     UserVerification,
+    VerifiedAssertion,
     authentication_options,
     check_sign_count,
     parse_credential,
@@ -40,7 +42,7 @@ from keyfob.server.lifetimes import first_refresh_expiry
 from keyfob.server.runtime import Runtime
 from keyfob.store import NonceSpend, SignInOutcome
 from keyfob.store.passkeys import PASSKEY, NewPasskey
-from keyfob.store.records import PasskeyChallengeRecord, UserRecord
+from keyfob.store.records import PasskeyChallengeRecord, PasskeyRecord, UserRecord
 
 NO_SUCH_NAME = "-"  # no username matches USERNAME's first character rule
 #: The longest credential id stored: its column holds 255 base64url characters (191 bytes);
@@ -60,6 +62,31 @@ class PasskeySignIn:
 def user_handle(user_id: str) -> bytes:
     """The WebAuthn user handle of a user: the 16 bytes of their UUID (no personal data)."""
     return uuid.UUID(user_id).bytes
+
+
+def check_assertion(
+    runtime: Runtime,
+    parsed: ParsedCredential,
+    passkey: PasskeyRecord,
+    *,
+    require_user_verification: bool,
+) -> VerifiedAssertion:
+    """Check an assertion against the stored ``passkey`` (py_webauthn: challenge echo, origin,
+    RP ID, flags, signature); its user handle, when sent, must be the passkey's account's."""
+    if parsed.user_handle is not None and parsed.user_handle != user_handle(
+        passkey.identity.user_id
+    ):
+        raise InvalidCredential("The passkey's user handle does not match its account.")
+    assert passkey.identity.public_key is not None
+    settings = runtime.settings
+    return verify_passkey_assertion(
+        parsed.raw,
+        expected_challenge=parsed.challenge,
+        expected_rp_id=settings.rp_id,
+        expected_origins=settings.passkey_origins,
+        credential_public_key=passkey.identity.public_key,
+        require_user_verification=require_user_verification,
+    )
 
 
 def check_username(username: str) -> str:
@@ -228,16 +255,8 @@ async def _finish_sign_in(
     if passkey is None:
         raise InvalidCredential("This passkey is not registered here.")
     owner = passkey.identity.user_id
-    if parsed.user_handle is not None and parsed.user_handle != user_handle(owner):
-        raise InvalidCredential("The passkey's user handle does not match its account.")
-    assert passkey.identity.public_key is not None
-    verified = verify_passkey_assertion(
-        parsed.raw,
-        expected_challenge=parsed.challenge,
-        expected_rp_id=settings.rp_id,
-        expected_origins=settings.passkey_origins,
-        credential_public_key=passkey.identity.public_key,
-        require_user_verification=require_user_verification,
+    verified = check_assertion(
+        runtime, parsed, passkey, require_user_verification=require_user_verification
     )
 
     def check(record: PasskeyChallengeRecord) -> None:

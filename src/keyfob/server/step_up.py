@@ -19,7 +19,7 @@ from pydantic import Field
 from starlette.requests import HTTPConnection
 
 from keyfob.core.nonces import new_nonce
-from keyfob.core.passkeys import authentication_options, parse_credential, verify_passkey_assertion
+from keyfob.core.passkeys import authentication_options, parse_credential
 from keyfob.core.signin_message import SignInMessage, format_time
 from keyfob.core.step_up import (
     STEP_UP_REQUEST_ID,
@@ -42,7 +42,7 @@ from keyfob.server.auth import (
 from keyfob.server.inputs import MessageText, Text
 from keyfob.server.login import CLOCK_SKEW, verify_signature
 from keyfob.server.nonce import canonical_address
-from keyfob.server.passkey_flow import user_handle
+from keyfob.server.passkey_flow import check_assertion
 from keyfob.server.runtime import Runtime, get_runtime
 from keyfob.server.schemas import Body, Chain, SignedMessage
 from keyfob.store.passkeys import PASSKEY
@@ -227,15 +227,10 @@ async def _verify_passkey(runtime: Runtime, user: UserRecord, credential: dict[s
     passkey = await store.get_passkey(parsed.credential_id)
     if passkey is None or passkey.identity.user_id != user.id:
         raise InvalidCredential("This passkey is not a sign-in method of your account.")
-    if parsed.user_handle is not None and parsed.user_handle != user_handle(user.id):
-        raise InvalidCredential("The passkey's user handle does not match your account.")
-    assert passkey.identity.public_key is not None
-    verified = verify_passkey_assertion(
-        parsed.raw,
-        expected_challenge=parsed.challenge,
-        expected_rp_id=settings.rp_id,
-        expected_origins=settings.passkey_origins,
-        credential_public_key=passkey.identity.public_key,
+    verified = check_assertion(
+        runtime,
+        parsed,
+        passkey,
         require_user_verification=settings.webauthn_user_verification == "required",
     )
     await store.spend_step_up_challenge(
