@@ -194,19 +194,7 @@ async def current_user(
     return user
 
 
-async def optional_user(
-    connection: HTTPConnection, runtime: Annotated[Runtime, Depends(get_runtime)]
-) -> UserRecord | None:
-    """FastAPI dependency: the signed-in user if a Bearer account token is sent (checked as
-    strictly as :func:`current_user`), else None."""
-    if "authorization" not in connection.headers:
-        return None
-    claims = await verify_account_token(runtime, bearer_token(connection))
-    return await current_user(claims, runtime)
-
-
 Claims = Annotated[AccessTokenClaims, Depends(current_claims)]
 AnyClaims = Annotated[AccessTokenClaims, Depends(any_claims)]
 CurrentUser = Annotated[UserRecord, Depends(current_user)]
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-OptionalUser = Annotated[UserRecord | None, Depends(optional_user)]
