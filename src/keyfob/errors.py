@@ -131,6 +131,17 @@ class RefreshTokenSuperseded(InvalidToken):
     )
 
 
+class InvalidGrant(KeyfobError):
+    """RFC 6749 section 5.2 ``invalid_grant`` at the token endpoint: the grant does not hold up.
+    So far: a PKCE ``code_verifier`` that is missing, does not match the authorization
+    request's ``code_challenge``, or is sent for a code issued without one (RFC 7636 section 4.6,
+    RFC 9700 section 2.1.1)."""
+
+    code = "invalid_grant"
+    status = 400
+    default_message = "The authorization grant is invalid, expired, revoked or not yours."
+
+
 class InvalidSessionKey(KeyfobError):
     """A session key that is malformed, unknown, expired, revoked or whose proof is stale."""
 
