@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl
+
 import pytest
 
 from keyfob.core.rfc8707 import check_resource, requested_resource
@@ -58,3 +60,16 @@ def test_requested_resource() -> None:
         requested_resource([("resource", "https://a.example/"), ("resource", "https://a.example/")])
     with pytest.raises(InvalidTarget, match="fragment"):
         requested_resource([("resource", "https://a.example/#f")])
+
+
+def test_rfc8707_examples() -> None:
+    # RFC 8707 section 2.1: the first example asks for one resource, which keyfob serves ...
+    one = "response_type=token&resource=https%3A%2F%2Fapi.example.com%2Fapp%2F"
+    assert requested_resource(parse_qsl(one)) == "https://api.example.com/app/"
+    # ... the second for two at once (calendar and contacts), which keyfob refuses.
+    two = (
+        "response_type=code&client_id=s6BhdRkqt3&resource=https%3A%2F%2Fcal.example.com%2F"
+        "&resource=https%3A%2F%2Fcontacts.example.com%2F"
+    )
+    with pytest.raises(InvalidTarget, match="one resource per request"):
+        requested_resource(parse_qsl(two))
