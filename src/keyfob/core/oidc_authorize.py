@@ -91,7 +91,11 @@ class AuthorizationTarget:
 
 @dataclass(frozen=True)
 class AuthorizationRequest:
-    """A checked authorization request: what the server stores with the code it issues."""
+    """A checked authorization request: what the server stores with the code it issues.
+
+    ``nonce`` is optional with ``response_type=code`` (OIDC Core section 3.1.2.1) and goes into
+    the ID token as it is; with ``max_age`` set the ID token must carry ``auth_time``;
+    ``prompt`` and ``id_token_hint`` (unverified here) are for the server to act on."""
 
     client_id: str
     redirect_uri: str
