@@ -36,7 +36,7 @@ KEYS = {key.kid: key for key in (RS, EC, ED, HS)}
 ASYMMETRIC = [RS, EC, ED]
 # RFC 9068 §3, Figure 2: the JWT access token issued for the request of Figure 1.
 RFC9068_HEADER = {"typ": "at+JWT", "alg": "RS256", "kid": "RjEwOwOA"}
-RFC9068_CLAIMS = {
+RFC9068_CLAIMS: dict[str, Any] = {
     "iss": "https://authorization-server.example.com/",
     "sub": "5ba552d67",
     "aud": "https://rs.example.com/",
@@ -282,6 +282,11 @@ def _signed(key: SigningKey = RS, header: dict[str, Any] | None = None, **claims
     return forge.signed(key, header, {**GOOD, **claims})
 
 
+def _without(name: str) -> str:
+    removed: dict[str, Any] = {name: None}
+    return _signed(**removed)
+
+
 OTHER = generate_signing_key("RS256")
 REFUSED: list[tuple[str, Callable[[], Any], str]] = [
     ("alg-none", lambda: forge.unsigned({"typ": "at+jwt", "kid": RS.kid}, GOOD), "alg none"),
@@ -312,7 +317,7 @@ REFUSED: list[tuple[str, Callable[[], Any], str]] = [
         "typ is not at+jwt",
     ),
     *[
-        (f"missing-{name}", lambda name=name: _signed(**{name: None}), f"has no {name} claim")
+        (f"missing-{name}", lambda name=name: _without(name), f"has no {name} claim")
         for name in GOOD
     ],
     ("client-id-empty", lambda: _signed(client_id=""), "client_id claim"),
