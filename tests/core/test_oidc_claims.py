@@ -177,3 +177,8 @@ def test_scope_claims_and_claims_supported() -> None:
     assert "wallets" not in claims_supported(["openid", "profile"])
     # Every claim userinfo_claims can return is advertised.
     assert set(_claims()) <= set(supported)
+
+
+def test_scopes_as_one_string_are_refused() -> None:
+    with pytest.raises(InvalidRequest):
+        _claims(scopes="openid profile")

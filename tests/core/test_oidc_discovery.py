@@ -223,6 +223,7 @@ def test_issuers_refused(issuer: Any) -> None:
         pytest.param({"scopes": ("profile",)}, id="no-openid-scope"),
         pytest.param({"scopes": ("openid", "")}, id="empty-scope"),
         pytest.param({"claims": ("name",)}, id="no-sub-claim"),
+        pytest.param({"claims": None}, id="claims-none"),
     ],
 )
 def test_configuration_refused(changes: dict[str, Any]) -> None:

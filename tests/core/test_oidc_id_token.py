@@ -240,6 +240,7 @@ ISSUE_REFUSED: list[tuple[str, Callable[[], Any], type[Exception]]] = [
     ("azp-not-audience", lambda: _issue(azp="x"), InvalidRequest),
     ("empty-nonce", lambda: _issue(nonce=""), InvalidRequest),
     ("empty-amr", lambda: _issue(amr=("",)), InvalidRequest),
+    ("amr-one-string", lambda: _issue(amr="pop"), InvalidRequest),
     ("empty-issuer", lambda: _issue(issuer=""), InvalidRequest),
     ("non-ascii-access-token", lambda: _issue(access_token="é"), InvalidRequest),
     *[

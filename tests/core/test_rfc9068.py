@@ -373,6 +373,7 @@ ISSUE_REFUSED: list[tuple[str, Callable[[], Any], type[Exception]]] = [
     ("empty-grant-id", lambda: _issue(grant_id=""), InvalidRequest),
     ("empty-jti", lambda: _issue(jti=""), InvalidRequest),
     ("empty-sid", lambda: _issue(sid=""), InvalidRequest),
+    ("amr-one-string", lambda: _issue(amr="pop"), InvalidRequest),
     ("empty-subject", lambda: _issue(subject=""), InvalidRequest),
 ]
 

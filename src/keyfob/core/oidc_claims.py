@@ -93,6 +93,8 @@ def userinfo_claims(
     """
     if not isinstance(subject, str) or not subject:
         raise InvalidRequest("The sub of a UserInfo response is a non-empty string.")
+    if isinstance(scopes, str):  # "openid profile" would match "profile" as a substring
+        raise InvalidRequest("The granted scopes are a collection of scope names, not a string.")
     claims: dict[str, Any] = {"sub": subject}
     if "profile" in scopes:
         display = username or (short_address(wallets[0]) if wallets else None)

@@ -192,7 +192,9 @@ def _subset(values: Sequence[str], allowed: Sequence[str], what: str) -> list[st
 
 
 def _strings(values: Sequence[str], what: str) -> list[str]:
-    if isinstance(values, str) or not all(isinstance(v, str) and v for v in values):
+    if isinstance(values, str) or not isinstance(values, Sequence):
+        raise ConfigurationError(f"The {what} values are a list of strings.")
+    if not all(isinstance(v, str) and v for v in values):
         raise ConfigurationError(f"Each {what} is a non-empty string in a list.")
     chosen = list(dict.fromkeys(values))
     if not chosen:

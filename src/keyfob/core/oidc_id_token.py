@@ -103,6 +103,8 @@ def issue_id_token(
     for name, value in (("nonce", nonce), ("sid", sid), ("azp", azp)):
         if value is not None:
             claims[name] = _text(value, name)
+    if isinstance(amr, str):
+        raise InvalidRequest("An ID token's amr is a list of method names, not one string.")
     if amr:
         claims["amr"] = [_text(method, "amr") for method in amr]
     crv = (key.public_jwk or {}).get("crv")

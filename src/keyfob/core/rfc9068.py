@@ -102,6 +102,8 @@ def issue_client_access_token(
     }
     if sid is not None:
         claims["sid"] = _text(sid, "sid")
+    if isinstance(amr, str):
+        raise InvalidRequest("An access token's amr is a list of method names, not one string.")
     if amr:
         claims["amr"] = [_text(method, "amr") for method in amr]
     return rfc8725.sign(key, claims, typ=ACCESS_TOKEN_TYP, what="OIDC client access token")
