@@ -60,8 +60,8 @@ def _index(table: str, column: str, *, unique: bool = False) -> None:
 def upgrade() -> None:
     """Add the OIDC columns of clients and SSO sessions and the four OIDC tables."""
     for name, kind, default in _CLIENT_COLUMNS:
-        column = sa.Column(name, kind, server_default=default, nullable=default is None)
-        op.add_column("clients", column)
+        added = sa.Column(name, kind, server_default=default, nullable=default is None)
+        op.add_column("clients", added)
     op.add_column("sso_sessions", sa.Column("sid", sa.String(length=64), nullable=True))
     _index("sso_sessions", "sid", unique=True)
     op.create_table(
