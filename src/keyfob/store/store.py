@@ -36,6 +36,8 @@ from keyfob.store.audit import AuditStore
 from keyfob.store.base import DialectStatements, every, execute, first, one, rowcount, scalar
 from keyfob.store.clients import ClientStore
 from keyfob.store.engine import create_engine
+from keyfob.store.oidc import OidcStore
+from keyfob.store.oidc_grants import purge_grants
 from keyfob.store.passkeys import PasskeyStore, bump_sign_count, consume_challenge
 from keyfob.store.records import (
     AuditEvent,
@@ -194,7 +196,7 @@ def audit_values(event: AuditEvent) -> dict[str, Any]:
     return values
 
 
-class Store(SessionStore, PasskeyStore, ClientStore, SsoStore, AuditStore, AdminStore):
+class Store(SessionStore, PasskeyStore, ClientStore, SsoStore, AuditStore, AdminStore, OidcStore):
     """keyfob's persistence: SQLite or PostgreSQL through SQLAlchemy Core.
 
     Every method is one short transaction; single-use things are consumed with one atomic
@@ -333,7 +335,8 @@ class Store(SessionStore, PasskeyStore, ClientStore, SsoStore, AuditStore, Admin
 
     async def purge_expired(self, *, now: datetime) -> int:
         """Delete expired nonces, used keys, denylist entries, refresh tokens and session keys,
-        and the sessions left with none of either; return how many rows went."""
+        and the sessions left with none of either; OIDC codes, refresh tokens and grants past
+        their end (with their tokens); return how many rows went."""
         return await self._run.write(_purge, {"now": now})
 
 
@@ -432,7 +435,7 @@ def _purge(conn: Connection, params: dict[str, Any]) -> int:
         execute(conn, statement, params)
     for statement in _DELETE_EXPIRED_OTHERS:
         purged += rowcount(conn, statement, params)
-    return purged
+    return purged + purge_grants(conn, params)
 
 
 class _LostRace(Exception):
