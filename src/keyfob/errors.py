@@ -457,3 +457,11 @@ class TemporarilyUnavailable(OAuthError):
     code = "temporarily_unavailable"
     status = 503
     default_message = "The authorization server is temporarily unavailable; try again later."
+
+
+class InsufficientScope(OAuthError):
+    """``insufficient_scope`` (RFC 6750 section 3.1): the token lacks the scope this needs."""
+
+    code = "insufficient_scope"
+    status = 403
+    default_message = "The access token was not issued with the scope this request needs."

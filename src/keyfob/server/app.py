@@ -30,6 +30,8 @@ from keyfob.server.headers import SecurityHeadersMiddleware
 from keyfob.server.housekeeping import housekeeping
 from keyfob.server.inputs import UrlGuardMiddleware
 from keyfob.server.middleware import BodyLimitMiddleware, RateLimitMiddleware
+from keyfob.server.oidc import routes as oidc_routes
+from keyfob.server.oidc.provider import open_provider
 from keyfob.server.runtime import open_runtime, utc_now
 from keyfob.server.settings import Settings
 
@@ -60,9 +62,11 @@ def create_app(
         async with open_runtime(settings, run_migrations=run_migrations, clock=clock) as runtime:
             await runtime.keyring.load(now=clock())
             app.state.runtime = runtime
-            log.info("keyfob %s serving %s", __version__, settings.public_url)
-            async with housekeeping(runtime):
-                yield
+            async with open_provider(runtime) as provider:
+                app.state.oidc = provider
+                log.info("keyfob %s serving %s", __version__, settings.public_url)
+                async with housekeeping(runtime, also_reload=provider.keys.refresh_if_stale):
+                    yield
 
     app = FastAPI(
         title="keyfob",
@@ -89,6 +93,8 @@ def create_app(
     hosted.install(app)
     # admin panel
     admin_routes.install(app)
+    # OpenID Connect (Starlette routes: documented by discovery, not by OpenAPI)
+    app.router.routes.extend(oidc_routes.ROUTES)
     docs.install(app)
     if fast_path:
         app.add_middleware(FastPath, runtime=lambda: app.state.runtime)

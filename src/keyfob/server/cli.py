@@ -114,19 +114,30 @@ def migrate_command() -> None:
 
 
 @keys_cli.command("rotate")
-def rotate() -> None:
+def rotate(
+    alg: Annotated[
+        str | None,
+        typer.Option(
+            help="The algorithm to rotate: the token algorithm (default), or an ID-token "
+            "algorithm of OpenID Connect (RS256, ES256, EdDSA)."
+        ),
+    ] = None,
+) -> None:
     """Make a new signing key; old keys keep verifying until their tokens expire. With HS256 the
     new secret is printed once, for the apps that verify tokens."""
     settings = _settings()
+    algorithm = alg or settings.token_algorithm
+    if algorithm not in ("RS256", "ES256", "EdDSA", settings.token_algorithm):
+        raise typer.BadParameter(f"keyfob signs no tokens with {algorithm}.", param_hint="--alg")
 
     async def run() -> SigningKey:
         async with open_runtime(settings) as runtime:
             return await rotate_signing_key(
-                runtime.store, settings.token_algorithm, runtime.secret_key, now=utc_now()
+                runtime.store, algorithm, runtime.secret_key, now=utc_now()
             )
 
     key = _run(run())
-    typer.echo(f"New {settings.token_algorithm} signing key: {key.kid}")
+    typer.echo(f"New {algorithm} signing key: {key.kid}")
     if key.alg == "HS256":
         typer.echo(f"secret: {hs256_secret(key)}")
         typer.echo(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from keyfob.server.auth import CurrentUser, RuntimeDep, user_out
 from keyfob.server.schemas import UserOut
@@ -19,10 +19,15 @@ async def me(user: CurrentUser) -> UserOut:
 
 
 @router.get("/.well-known/jwks.json", tags=["keys"])
-async def jwks(runtime: RuntimeDep) -> dict[str, Any]:
-    """The public keys that verify keyfob's access tokens (empty when tokens are HS256)."""
-    keys = await runtime.keyring.refresh_if_stale(now=runtime.now())
-    return keys.jwks
+async def jwks(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
+    """The public keys that verify keyfob's access tokens and OpenID Connect's ID tokens
+    (an HS256 token key is never published)."""
+    now = runtime.now()
+    await runtime.keyring.refresh_if_stale(now=now)
+    oidc_keys = request.app.state.oidc.keys  # keyfob.server.oidc.keys.OidcKeys
+    await oidc_keys.refresh_if_stale(now=now)
+    published: dict[str, Any] = oidc_keys.jwks()
+    return published
 
 
 @router.get("/auth/denylist", tags=["keys"])

@@ -79,6 +79,7 @@ async def start_sso_session(
             amr=amr,
             authenticated_at=now,
             expires_at=now + MAX_LIFETIME,
+            sid=secrets.token_urlsafe(16),  # OpenID Connect's public session id
         )
     )
     secure = runtime.settings.secure_cookies

@@ -47,6 +47,13 @@ INSERT_REFRESH = oidc_refresh_tokens.insert()
 REVOKE_GRANT = _revoking(_g.id == bindparam("gid"))
 _GET_GRANT = select(oidc_grants).where(_g.id == bindparam("gid"))
 _IS_ACTIVE = select(_g.id).where(_g.id == bindparam("gid"), *_live())
+_GRANT_OF_REFRESH = select(oidc_grants).where(
+    _g.id == _rt.grant_id,
+    _rt.token_hash == bindparam("token_hash"),
+    _rt.rotated_at.is_(None),
+    _rt.expires_at > _now(),
+    *_live(),
+)
 _ROTATE = (
     update(oidc_refresh_tokens)
     .where(
@@ -117,6 +124,16 @@ class OidcGrantStore(StoreBase):
         if not storable(grant_id):
             return None
         row = await self._run.read(first, _GET_GRANT, {"gid": grant_id})
+        return None if row is None else grant_from(row._mapping)
+
+    async def grant_of_refresh_token(
+        self, token_hash: str, *, now: datetime
+    ) -> OidcGrantRecord | None:
+        """The live grant of a current (unrotated, unexpired) refresh token, or None."""
+        if not storable(token_hash, _HASH_LENGTH):
+            return None
+        params = {"token_hash": token_hash, "now": now}
+        row = await self._run.read(first, _GRANT_OF_REFRESH, params)
         return None if row is None else grant_from(row._mapping)
 
     async def is_grant_active(self, grant_id: str, *, now: datetime) -> bool:

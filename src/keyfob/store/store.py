@@ -149,6 +149,7 @@ _SIGNING_KEYS = select(signing_keys).order_by(
 )
 _RETIRE = update(signing_keys).where(signing_keys.c.retired_at.is_(None)).values(retired_at=_now())
 _RETIRE_EXCEPT = _RETIRE.where(signing_keys.c.kid != bindparam("keep"))
+_RETIRE_ALG_EXCEPT = _RETIRE_EXCEPT.where(signing_keys.c.alg == bindparam("key_alg"))
 _RESEAL_KEY = (
     update(signing_keys)
     .where(signing_keys.c.kid == bindparam("key_id"))
@@ -327,8 +328,14 @@ class Store(SessionStore, PasskeyStore, ClientStore, SsoStore, AuditStore, Admin
         params = {"key_id": kid, "old": old, "new": new}
         return await self._run.write_one(rowcount, _RESEAL_KEY, params) == 1
 
-    async def retire_signing_keys(self, *, now: datetime, except_kid: str | None = None) -> int:
-        """Retire every active signing key but ``except_kid``; return how many were retired."""
+    async def retire_signing_keys(
+        self, *, now: datetime, except_kid: str | None = None, alg: str | None = None
+    ) -> int:
+        """Retire every active signing key but ``except_kid`` (only those of ``alg`` when
+        given, with ``except_kid``); return how many were retired."""
+        if alg is not None and except_kid is not None:
+            params = {"now": now, "keep": except_kid, "key_alg": alg}
+            return await self._run.write_one(rowcount, _RETIRE_ALG_EXCEPT, params)
         if except_kid is None:  # kid != NULL would match nothing, hence two statements
             return await self._run.write_one(rowcount, _RETIRE, {"now": now})
         return await self._run.write_one(rowcount, _RETIRE_EXCEPT, {"now": now, "keep": except_kid})

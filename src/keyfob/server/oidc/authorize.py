@@ -42,9 +42,9 @@ from keyfob.server.oidc.params import query_params, request_params, single
 from keyfob.server.oidc.provider import CODE_LIFETIME_SECONDS, Provider, get_provider
 from keyfob.server.oidc.subjects import subject_of
 from keyfob.server.pages import error_page, render, security_headers
-from keyfob.server.runtime import get_runtime
 from keyfob.server.sso import SsoContext, current_sso
-from keyfob.store.records import ClientRecord, OidcCodeRecord
+from keyfob.store.records import ClientRecord
+from keyfob.store.records_oidc import OidcCodeRecord
 
 
 async def authorization_endpoint(request: Request) -> Response:
@@ -95,7 +95,9 @@ async def continue_endpoint(request: Request) -> Response:
 def opened(request: Request, provider: Provider, token: str | None) -> Interaction:
     """The interaction a page URL or form carries (an error page when it is bad)."""
     now = provider.runtime.now()
-    return open_interaction(token or "", key=provider.interaction_key, issuer=provider.issuer, now=now)
+    return open_interaction(
+        token or "", key=provider.interaction_key, issuer=provider.issuer, now=now
+    )
 
 
 def sealed(provider: Provider, interaction: Interaction) -> str:
@@ -119,7 +121,11 @@ async def proceed(
 ) -> Response:
     """Take ``interaction`` one step on: to the sign-in page, to consent, or back with a code."""
     authorization = interaction.request
-    target, mode, state = authorization.redirect_uri, authorization.response_mode, authorization.state
+    target, mode, state = (
+        authorization.redirect_uri,
+        authorization.response_mode,
+        authorization.state,
+    )
     sso = await current_sso(request, provider.runtime)
     if sso is None or not _good_enough(provider, client, sso, interaction):
         if "none" in authorization.prompt:
@@ -129,8 +135,12 @@ async def proceed(
         return RedirectResponse(f"/oidc/login?interaction={token}", 303, headers=security_headers())
     if not await may_use(provider.runtime, client, sso.user):
         await record_event(
-            provider.runtime, "oidc.access_denied", user_id=sso.user.id, client_id=client.id,
-            ip=client_ip(request), reason="not_permitted",
+            provider.runtime,
+            "oidc.access_denied",
+            user_id=sso.user.id,
+            client_id=client.id,
+            ip=client_ip(request),
+            reason="not_permitted",
         )
         denied = AccessDenied(f"This account has not been given access to {client.name}.")
         return answer(request, provider, client, target, mode, state, error=denied)
@@ -139,7 +149,9 @@ async def proceed(
             needed = ConsentRequired(f"The user has not allowed {client.name} this access yet.")
             return answer(request, provider, client, target, mode, state, error=needed)
         token = quote(sealed(provider, interaction), safe="")
-        return RedirectResponse(f"/oidc/consent?interaction={token}", 303, headers=security_headers())
+        return RedirectResponse(
+            f"/oidc/consent?interaction={token}", 303, headers=security_headers()
+        )
     return await issue_code(request, provider, client, sso, interaction)
 
 
@@ -213,12 +225,21 @@ async def issue_code(
         )
     )
     await record_event(
-        runtime, "oidc.code_issued", user_id=sso.user.id, client_id=client.id,
-        ip=client_ip(request), scope=" ".join(authorization.scope),
+        runtime,
+        "oidc.code_issued",
+        user_id=sso.user.id,
+        client_id=client.id,
+        ip=client_ip(request),
+        scope=" ".join(authorization.scope),
     )
     return answer(
-        request, provider, client, authorization.redirect_uri, authorization.response_mode,
-        authorization.state, code=code,
+        request,
+        provider,
+        client,
+        authorization.redirect_uri,
+        authorization.response_mode,
+        authorization.state,
+        code=code,
     )
 
 
@@ -235,10 +256,14 @@ def answer(
 ) -> Response:
     """The authorization response to ``target``: a 303 redirect (``query``) or a page that
     posts itself (``form_post``); always with ``iss`` (RFC 9207) and ``state`` when sent."""
-    params = authorization_response_params(code=code, error=error, state=state, issuer=provider.issuer)
+    params = authorization_response_params(
+        code=code, error=error, state=state, issuer=provider.issuer
+    )
     if mode == "form_post":
         parts = urlsplit(target)
         context: dict[str, Any] = {"action": target, "fields": params, "client_name": client.name}
-        return render(request, "form_post.html", context, form_action=(f"{parts.scheme}://{parts.netloc}",))
+        return render(
+            request, "form_post.html", context, form_action=(f"{parts.scheme}://{parts.netloc}",)
+        )
     url = build_redirect(target, params, "query")
     return RedirectResponse(url, status_code=303, headers=security_headers())

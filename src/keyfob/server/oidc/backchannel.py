@@ -43,8 +43,9 @@ _OPENER = urllib.request.build_opener(_NoRedirect)
 
 
 def _post(delivery: Delivery) -> int:
+    # The URI was checked at registration (https, or http on loopback): no file: or other scheme.
     body = urlencode({"logout_token": delivery.logout_token}).encode()
-    request = urllib.request.Request(
+    request = urllib.request.Request(  # noqa: S310 (scheme checked at registration)
         delivery.uri,
         data=body,
         method="POST",
@@ -94,10 +95,10 @@ class BackchannelSender:
         except Exception:  # the audit write failing must not raise into the event loop
             log.exception("Could not audit a failed back-channel logout.")
 
-    async def drain(self, timeout: float = DRAIN_SECONDS) -> None:
-        """Wait for pending deliveries (at most ``timeout`` seconds), then cancel the rest."""
+    async def drain(self, seconds: float = DRAIN_SECONDS) -> None:
+        """Wait for pending deliveries (at most ``seconds``), then cancel the rest."""
         if not self._tasks:
             return
-        _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
+        _, pending = await asyncio.wait(set(self._tasks), timeout=seconds)
         for task in pending:
             task.cancel()

@@ -24,7 +24,9 @@ from keyfob.store.records import ClientRecord
 _FAILED = "Client authentication failed."
 
 
-async def authenticated_client(request: Request, provider: Provider, params: Params) -> ClientRecord:
+async def authenticated_client(
+    request: Request, provider: Provider, params: Params
+) -> ClientRecord:
     """The client the request authenticates as; :class:`InvalidClient` (401) otherwise."""
     header = request.headers.get("authorization")
     presented = parse_client_authentication(params, authorization_header=header)

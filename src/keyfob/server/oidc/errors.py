@@ -16,7 +16,14 @@ from collections.abc import Awaitable, Callable
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from keyfob.errors import InvalidRequest, InvalidToken, KeyfobError, OAuthError, RateLimited
+from keyfob.errors import (
+    InvalidGrant,
+    InvalidRequest,
+    InvalidToken,
+    KeyfobError,
+    OAuthError,
+    RateLimited,
+)
 
 log = logging.getLogger("keyfob")
 
@@ -26,7 +33,7 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 def oauth_error_code(error: KeyfobError) -> tuple[int, str]:
     """The HTTP status and RFC 6749 / RFC 6750 error code that stand for ``error``."""
-    if isinstance(error, OAuthError):
+    if isinstance(error, OAuthError | InvalidGrant):
         return error.status, error.code
     if isinstance(error, InvalidToken):
         return 401, "invalid_token"
@@ -65,7 +72,10 @@ def oauth_errors(endpoint: Endpoint) -> Endpoint:
             return oauth_error_response(exc)
         except Exception:
             log.exception("unexpected error on %s", request.url.path)
-            body = {"error": "server_error", "error_description": "keyfob hit an error; it was logged."}
+            body = {
+                "error": "server_error",
+                "error_description": "keyfob hit an error; it was logged.",
+            }
             return JSONResponse(body, status_code=500, headers=NO_STORE)
 
     return wrapped

@@ -18,7 +18,8 @@ from keyfob.core.tokens import hash_refresh_token, new_refresh_token
 from keyfob.server.lifetimes import max_age
 from keyfob.server.oidc.provider import Provider
 from keyfob.server.oidc.subjects import subject_of
-from keyfob.store.records import ClientRecord, OidcGrantRecord
+from keyfob.store.records import ClientRecord
+from keyfob.store.records_oidc import OidcGrantRecord
 
 
 @dataclass(frozen=True)

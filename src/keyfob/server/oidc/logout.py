@@ -16,10 +16,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from keyfob.core.oidc_authorize import build_redirect
 from keyfob.core.oidc_backchannel import issue_logout_token
 from keyfob.core.oidc_id_token import verify_id_token_hint
 from keyfob.core.oidc_rp_logout import check_post_logout_redirect_uri
-from keyfob.core.oidc_authorize import build_redirect
 from keyfob.errors import CsrfFailed, InvalidRequest, KeyfobError
 from keyfob.server.audit import client_ip, record_event
 from keyfob.server.oidc.authorize import _client
@@ -29,7 +29,8 @@ from keyfob.server.oidc.provider import Provider, get_provider
 from keyfob.server.oidc.subjects import subject_of
 from keyfob.server.pages import error_page, render, security_headers
 from keyfob.server.sso import SsoContext, current_sso, end_sso_session
-from keyfob.store.records import ClientRecord, OidcGrantRecord
+from keyfob.store.records import ClientRecord
+from keyfob.store.records_oidc import OidcGrantRecord
 
 
 def _form_token(provider: Provider, sso: SsoContext) -> str:
@@ -37,13 +38,17 @@ def _form_token(provider: Provider, sso: SsoContext) -> str:
     return hmac.new(provider.form_key, data, hashlib.sha256).hexdigest()
 
 
-async def _target(provider: Provider, params: Params) -> tuple[ClientRecord | None, str | None, Any]:
+async def _target(
+    provider: Provider, params: Params
+) -> tuple[ClientRecord | None, str | None, Any]:
     hint_text = single(params, "id_token_hint")
     client_id = single(params, "client_id")
     hint = None
     if hint_text:
         hint = verify_id_token_hint(
-            hint_text, provider.keys.verification_keys(), expected_issuer=provider.issuer,
+            hint_text,
+            provider.keys.verification_keys(),
+            expected_issuer=provider.issuer,
             now=provider.runtime.now(),
         )
         if client_id is None and len(hint.audience) == 1:
@@ -105,7 +110,9 @@ async def confirm_endpoint(request: Request) -> Response:
             if client_id is None:
                 raise InvalidRequest("post_logout_redirect_uri needs a client_id.")
             client = await _client(provider, client_id)
-            uri = check_post_logout_redirect_uri(uri, expected_uris=client.post_logout_redirect_uris)
+            uri = check_post_logout_redirect_uri(
+                uri, expected_uris=client.post_logout_redirect_uris
+            )
         sso = await current_sso(request, provider.runtime)
         sent = single(params, "form_token") or ""
         if sso is not None and not hmac.compare_digest(sent, _form_token(provider, sso)):
@@ -126,7 +133,9 @@ def _after(request: Request, uri: str | None, state: str | None) -> Response:
     return RedirectResponse(build_redirect(uri, params, "query"), 303, headers=security_headers())
 
 
-async def sign_out(request: Request, provider: Provider, sso: SsoContext, response: Response) -> Response:
+async def sign_out(
+    request: Request, provider: Provider, sso: SsoContext, response: Response
+) -> Response:
     """End the SSO session on ``response``, revoke its grants, notify their clients."""
     runtime = provider.runtime
     await end_sso_session(request, runtime, response)
@@ -134,14 +143,19 @@ async def sign_out(request: Request, provider: Provider, sso: SsoContext, respon
     if sso.session.sid is not None:
         revoked = await runtime.store.revoke_grants_of_sid(sso.session.sid, now=runtime.now())
     await record_event(
-        runtime, "oidc.logout", user_id=sso.user.id, ip=client_ip(request),
+        runtime,
+        "oidc.logout",
+        user_id=sso.user.id,
+        ip=client_ip(request),
         grants=len(revoked),
     )
     await notify_clients(provider, sso, revoked)
     return response
 
 
-async def notify_clients(provider: Provider, sso: SsoContext, grants: list[OidcGrantRecord]) -> None:
+async def notify_clients(
+    provider: Provider, sso: SsoContext, grants: list[OidcGrantRecord]
+) -> None:
     """Send a logout token to each client of ``grants`` that registered a back-channel URI."""
     deliveries = []
     now = provider.runtime.now()

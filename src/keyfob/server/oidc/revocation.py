@@ -44,7 +44,9 @@ async def revocation_endpoint(request: Request) -> Response:
     now = runtime.now()
     revoked = False
     if token.startswith(REFRESH_TOKEN_PREFIX):
-        revoked = await runtime.store.revoke_refresh_token(hash_refresh_token(token), client_id=client.id, now=now)
+        revoked = await runtime.store.revoke_refresh_token(
+            hash_refresh_token(token), client_id=client.id, now=now
+        )
     else:
         try:
             claims = await verified_access_token(provider, token)
@@ -53,7 +55,9 @@ async def revocation_endpoint(request: Request) -> Response:
         if claims is not None and claims.client_id == client.id:
             revoked = await runtime.store.revoke_grant(claims.grant_id, now=now)
     if revoked:
-        await record_event(runtime, "oidc.token_revoked", client_id=client.id, ip=client_ip(request))
+        await record_event(
+            runtime, "oidc.token_revoked", client_id=client.id, ip=client_ip(request)
+        )
     return Response(status_code=200, headers=NO_STORE)
 
 
@@ -68,7 +72,9 @@ async def introspection_endpoint(request: Request) -> Response:
     token = _token(params)
     body: dict[str, Any] = {"active": False}
     if token.startswith(REFRESH_TOKEN_PREFIX):
-        grant = await runtime.store.grant_of_refresh_token(hash_refresh_token(token), now=runtime.now())
+        grant = await runtime.store.grant_of_refresh_token(
+            hash_refresh_token(token), now=runtime.now()
+        )
         if grant is not None and grant.client_id == client.id:
             body = {
                 "active": True,

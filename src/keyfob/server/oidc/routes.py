@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from keyfob.server.oidc import authorize, discovery, logout, revocation, signin_pages, token, userinfo
+from keyfob.server.oidc import (
+    authorize,
+    discovery,
+    logout,
+    revocation,
+    signin_pages,
+    token,
+    userinfo,
+)
 
 ROUTES = [
     Route("/.well-known/openid-configuration", discovery.discovery_endpoint, methods=["GET"]),

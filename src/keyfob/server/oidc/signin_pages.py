@@ -100,7 +100,9 @@ async def login_passkey(request: Request) -> Response:
     """Sign in with a passkey, open the SSO session, answer ``{"next": continue URL}``."""
     provider, token, _, client = await _posted(request)
     body = PasskeyPageRequest.model_validate_json(await request.body())
-    user, amr = await passkey_sign_in(request, provider.runtime, body.credential, client_id=client.id)
+    user, amr = await passkey_sign_in(
+        request, provider.runtime, body.credential, client_id=client.id
+    )
     return await continue_to(request, provider.runtime, user, amr, _continue_url(token))
 
 
@@ -109,7 +111,11 @@ async def login_wallet(request: Request) -> Response:
     provider, token, _, client = await _posted(request)
     body = WalletPageRequest.model_validate_json(await request.body())
     user = await wallet_sign_in(
-        request, provider.runtime, body, client_id=client.id, may_register=client.registration_enabled
+        request,
+        provider.runtime,
+        body,
+        client_id=client.id,
+        may_register=client.registration_enabled,
     )
     return await continue_to(request, provider.runtime, user, wallet_amr(), _continue_url(token))
 
@@ -131,7 +137,9 @@ async def consent_page(request: Request) -> Response:
         return error_page(request, exc)
     sso = await current_sso(request, provider.runtime)
     if sso is None:
-        return RedirectResponse(f"/oidc/login?interaction={quote(token, safe='')}", 303, headers=security_headers())
+        return RedirectResponse(
+            f"/oidc/login?interaction={quote(token, safe='')}", 303, headers=security_headers()
+        )
     scopes = [(scope, SCOPE_TEXT.get(scope, scope)) for scope in interaction.request.scope]
     context = {
         "title": f"Allow {client.name}?",
@@ -145,7 +153,8 @@ async def consent_page(request: Request) -> Response:
 
 
 async def consent_decision(request: Request) -> Response:
-    """``POST /oidc/consent``: remember the user's yes and send the code, or send ``access_denied``."""
+    """``POST /oidc/consent``: remember the user's yes and send the code, or answer
+    ``access_denied``."""
     provider = get_provider(request)
     runtime = provider.runtime
     try:
@@ -157,18 +166,36 @@ async def consent_decision(request: Request) -> Response:
         sso = await current_sso(request, runtime)
         sent = single(params, "form_token") or ""
         if sso is None or not hmac.compare_digest(sent, form_token(provider, sso, interaction)):
-            raise CsrfFailed("This consent form is not valid any more; go back to the app and start again.")
+            raise CsrfFailed(
+                "This consent form is not valid any more; go back to the app and start again."
+            )
     except KeyfobError as exc:
         return error_page(request, exc)
     authorization = interaction.request
     ip = client_ip(request)
     if single(params, "decision") != "allow":
-        await record_event(runtime, "oidc.consent_denied", user_id=sso.user.id, client_id=client.id, ip=ip)
+        await record_event(
+            runtime, "oidc.consent_denied", user_id=sso.user.id, client_id=client.id, ip=ip
+        )
         denied = AccessDenied("The user did not allow the access.")
-        return answer(request, provider, client, authorization.redirect_uri, authorization.response_mode, authorization.state, error=denied)
-    await runtime.store.grant_consent(sso.user.id, client.id, authorization.scope, now=runtime.now())
+        return answer(
+            request,
+            provider,
+            client,
+            authorization.redirect_uri,
+            authorization.response_mode,
+            authorization.state,
+            error=denied,
+        )
+    await runtime.store.grant_consent(
+        sso.user.id, client.id, authorization.scope, now=runtime.now()
+    )
     await record_event(
-        runtime, "oidc.consent_granted", user_id=sso.user.id, client_id=client.id, ip=ip,
+        runtime,
+        "oidc.consent_granted",
+        user_id=sso.user.id,
+        client_id=client.id,
+        ip=ip,
         scope=" ".join(authorization.scope),
     )
     if not await _still_allowed(provider, client, sso):

@@ -13,7 +13,12 @@ import uuid
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from keyfob.core.rfc6749 import AuthorizationCodeGrant, RefreshTokenGrant, check_scope, parse_token_request
+from keyfob.core.rfc6749 import (
+    AuthorizationCodeGrant,
+    RefreshTokenGrant,
+    check_scope,
+    parse_token_request,
+)
 from keyfob.core.rfc7636 import verify_code_verifier
 from keyfob.core.tokens import hash_refresh_token, new_refresh_token
 from keyfob.errors import InvalidGrant
@@ -23,7 +28,8 @@ from keyfob.server.oidc.errors import NO_STORE, oauth_errors
 from keyfob.server.oidc.grants import grant_end, mint_tokens, refresh_expiry, wants_refresh
 from keyfob.server.oidc.params import form_params
 from keyfob.server.oidc.provider import Provider, get_provider
-from keyfob.store.records import ClientRecord, OidcGrantRecord
+from keyfob.store.records import ClientRecord
+from keyfob.store.records_oidc import OidcGrantRecord
 
 
 @oauth_errors
@@ -50,15 +56,22 @@ async def exchange_code(
     use = await runtime.store.consume_code(code_hash, now=now)
     if use.reused:
         await record_event(
-            runtime, "oidc.code_reused", client_id=client.id, ip=client_ip(request),
+            runtime,
+            "oidc.code_reused",
+            client_id=client.id,
+            ip=client_ip(request),
             revoked_grant=use.revoked_grant_id,
         )
-        raise InvalidGrant("This authorization code was already used; the tokens issued from it are revoked.")
+        raise InvalidGrant(
+            "This authorization code was already used; the tokens issued from it are revoked."
+        )
     code = use.code
     if code is None:
         raise InvalidGrant("The authorization code is unknown or expired.")
     if code.client_id != client.id:
-        await record_event(runtime, "oidc.code_wrong_client", client_id=client.id, ip=client_ip(request))
+        await record_event(
+            runtime, "oidc.code_wrong_client", client_id=client.id, ip=client_ip(request)
+        )
         raise InvalidGrant("The authorization code was issued to another client.")
     if grant.redirect_uri != code.redirect_uri:
         raise InvalidGrant("The redirect_uri differs from the one of the authorization request.")
@@ -87,7 +100,12 @@ async def exchange_code(
         revoked_at=None,
     )
     tokens, refresh_hash = mint_tokens(
-        provider, client, record, scope=scope, now=now, nonce=code.nonce,
+        provider,
+        client,
+        record,
+        scope=scope,
+        now=now,
+        nonce=code.nonce,
         refresh=wants_refresh(client, scope),
     )
     await runtime.store.start_grant(
@@ -117,7 +135,10 @@ async def refresh(
     )
     if outcome.kind == "reused":
         await record_event(
-            runtime, "oidc.refresh_reused", client_id=client.id, ip=client_ip(request),
+            runtime,
+            "oidc.refresh_reused",
+            client_id=client.id,
+            ip=client_ip(request),
             revoked_grant=None if outcome.grant is None else outcome.grant.id,
         )
         raise InvalidGrant("This refresh token was already used; its grant is revoked.")

@@ -19,6 +19,7 @@ from keyfob.server.oidc.params import form_params, single
 from keyfob.server.oidc.provider import Provider, get_provider
 from keyfob.store.records import UserRecord
 
+
 async def bearer(request: Request) -> str:
     """The request's bearer token (header, or form body of a POST)."""
     header = request.headers.get("authorization")
@@ -87,6 +88,6 @@ async def userinfo_endpoint(request: Request) -> Response:
         username=user.username,
         wallets=wallets_of(provider, user),
         synthetic_email_domain=domain,
-        user_id=user.id,
+        user_id=claims.subject,  # the synthetic email must not undo pairwise subjects
     )
     return JSONResponse(body, headers=NO_STORE)
