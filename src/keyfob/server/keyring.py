@@ -79,6 +79,11 @@ class Keyring:
         self.keys: KeySet | None = None
 
     @property
+    def store(self) -> Store:
+        """The store the keys live in."""
+        return self._store
+
+    @property
     def algorithm(self) -> str:
         """The algorithm of this keyring's keys."""
         return self._algorithm

@@ -79,7 +79,9 @@ def authorize_url(rp: Rp, **params: str) -> str:
     return "/oidc/authorize?" + urlencode({k: v for k, v in values.items() if v != ""})
 
 
-async def sign_in_on_page(server: Server, clients: NodeClients, login_url: str, key: str = ETH_KEY) -> httpx.Response:
+async def sign_in_on_page(
+    server: Server, clients: NodeClients, login_url: str, key: str = ETH_KEY
+) -> httpx.Response:
     """Sign in with a wallet on the OIDC sign-in page ``login_url``; follow ``next``."""
     token = parse_qs(urlsplit(login_url).query)["interaction"][0]
     issued = await nonce(server, "ethereum", address=eth_address(clients, key))
@@ -110,7 +112,9 @@ async def code_for(server: Server, clients: NodeClients, rp: Rp, **params: str) 
     return callback_params(response)
 
 
-async def exchange(server: Server, rp: Rp, code: str, verifier: str | None = None, **extra: str) -> httpx.Response:
+async def exchange(
+    server: Server, rp: Rp, code: str, verifier: str | None = None, **extra: str
+) -> httpx.Response:
     """``POST /oidc/token`` for ``code`` with client_secret_basic."""
     form = {"grant_type": "authorization_code", "code": code, "redirect_uri": APP, **extra}
     if verifier is not None:

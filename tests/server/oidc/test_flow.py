@@ -36,12 +36,16 @@ async def test_code_flow_with_pkce(server: Server, node_clients: NodeClients) ->
     jwks = (await server.client.get("/.well-known/jwks.json")).json()
     key = next(k for k in jwks["keys"] if k["kid"] == header["kid"])
     claims = jwt.decode(
-        tokens["id_token"], jwt.PyJWK(key).key, algorithms=["RS256"], audience=rp.id,
+        tokens["id_token"],
+        jwt.PyJWK(key).key,
+        algorithms=["RS256"],
+        audience=rp.id,
         issuer=PUBLIC_URL,
     )
     assert claims["nonce"] == "n-1"
     assert claims["at_hash"] == at_hash(tokens["access_token"], alg="RS256")
-    assert "sid" in claims and "auth_time" in claims
+    assert "sid" in claims
+    assert "auth_time" in claims
     info = await server.client.get(
         "/oidc/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}
     )
@@ -49,7 +53,8 @@ async def test_code_flow_with_pkce(server: Server, node_clients: NodeClients) ->
     assert info.json()["sub"] == claims["sub"]
     assert info.json()["preferred_username"].startswith("0x")
     again = await exchange(server, rp, params["code"], verifier)
-    assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+    assert again.status_code == 400
+    assert again.json()["error"] == "invalid_grant"
     revoked = await server.client.get(
         "/oidc/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}
     )

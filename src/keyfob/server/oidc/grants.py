@@ -66,7 +66,7 @@ def refresh_expiry(provider: Provider, client: ClientRecord, now: datetime) -> d
     return now + timedelta(seconds=provider.runtime.settings.refresh_token_ttl)
 
 
-def mint_tokens(
+async def mint_tokens(
     provider: Provider,
     client: ClientRecord,
     grant: OidcGrantRecord,
@@ -98,7 +98,7 @@ def mint_tokens(
     id_token = None
     if "openid" in scope:
         id_token = issue_id_token(
-            provider.keys.id_token_key(client.id_token_alg),
+            await provider.keys.id_token_key(client.id_token_alg, now=now),
             issuer=provider.issuer,
             subject=subject,
             audience=client.id,

@@ -10,7 +10,8 @@ own algorithm.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -22,50 +23,71 @@ ID_TOKEN_ALGORITHMS = ("RS256", "ES256", "EdDSA")
 
 
 class OidcKeys:
-    """The keyrings of :data:`ID_TOKEN_ALGORITHMS` next to the server's token keyring."""
+    """The keyrings of :data:`ID_TOKEN_ALGORITHMS` next to the server's token keyring.
 
-    def __init__(self, token_keyring: Keyring, make_keyring: Any) -> None:
+    A keyring is loaded at start when the store has a key of its algorithm, and otherwise the
+    first time a token of that algorithm is signed (an RSA key takes ~0.1 s to make, which no
+    server that never signs RS256 should pay at every start).
+    """
+
+    def __init__(self, token_keyring: Keyring, make_keyring: Callable[[str], Keyring]) -> None:
         """``make_keyring(alg)`` builds the keyring of an algorithm the token keyring lacks."""
         self.token_keyring = token_keyring
         self._rings: dict[str, Keyring] = {
             alg: token_keyring if alg == token_keyring.algorithm else make_keyring(alg)
             for alg in ID_TOKEN_ALGORITHMS
         }
+        self._lock = asyncio.Lock()
+
+    def _own(self) -> list[Keyring]:
+        return [ring for ring in self._rings.values() if ring is not self.token_keyring]
 
     async def load(self, *, now: datetime) -> None:
-        """Load (and on first start generate) the key of every ID-token algorithm."""
-        for ring in self._rings.values():
-            if ring is not self.token_keyring:
+        """Load the keyrings whose algorithm has a key in the store."""
+        stored = {record.alg for record in await self.token_keyring.store.signing_keys()}
+        for ring in self._own():
+            if ring.algorithm in stored:
                 await ring.load(now=now)
 
     async def refresh_if_stale(self, *, now: datetime) -> None:
-        """Reload the keyrings whose keys are older than the reload interval."""
-        for ring in self._rings.values():
-            if ring is not self.token_keyring:
+        """Reload the loaded keyrings whose keys are older than the reload interval, and load
+        those another instance has made a key for meanwhile."""
+        if any(ring.keys is None for ring in self._own()):
+            await self.load(now=now)
+        for ring in self._own():
+            if ring.keys is not None:
                 await ring.refresh_if_stale(now=now)
 
-    def id_token_key(self, alg: str) -> SigningKey:
-        """The current key that signs ID tokens of ``alg``."""
+    async def id_token_key(self, alg: str, *, now: datetime) -> SigningKey:
+        """The current key that signs ID tokens (and logout tokens) of ``alg``, made on first
+        use."""
         ring = self._rings.get(alg)
         if ring is None:
             raise ConfigurationError(f"keyfob does not sign ID tokens with {alg!r}.")
+        if ring.keys is None:
+            async with self._lock:
+                if ring.keys is None:
+                    await ring.load(now=now)
         return ring.current.current
 
     def access_token_key(self) -> SigningKey:
         """The current key of access tokens for clients (the server's token algorithm)."""
         return self.token_keyring.current.current
 
+    def _loaded(self) -> list[Keyring]:
+        return [ring for ring in (self.token_keyring, *self._own()) if ring.keys is not None]
+
     def verification_keys(self) -> Mapping[str, SigningKey]:
         """Every key that still verifies, by ``kid`` (never an HS256 key: not ours to share)."""
         keys: dict[str, SigningKey] = {}
-        for ring in self._rings.values():
-            keys.update((kid, key) for kid, key in ring.current.by_kid.items())
+        for ring in self._loaded():
+            keys.update(ring.current.by_kid)
         return {kid: key for kid, key in keys.items() if key.alg != "HS256"}
 
     def jwks(self) -> dict[str, Any]:
-        """The public JWKS of the token keyring and every ID-token keyring, each kid once."""
+        """The public JWKS of the token keyring and every loaded ID-token keyring."""
         seen: dict[str, dict[str, Any]] = {}
-        for ring in (self.token_keyring, *self._rings.values()):
+        for ring in self._loaded():
             for jwk in ring.current.jwks["keys"]:
                 seen.setdefault(jwk["kid"], jwk)
         return {"keys": list(seen.values())}

@@ -164,7 +164,7 @@ async def notify_clients(
         if client is None or not client.backchannel_logout_uri:
             continue
         token = issue_logout_token(
-            provider.keys.id_token_key(client.id_token_alg),
+            await provider.keys.id_token_key(client.id_token_alg, now=now),
             issuer=provider.issuer,
             audience=client.id,
             now=now,

@@ -99,7 +99,7 @@ async def exchange_code(
         expires_at=grant_end(provider, now),
         revoked_at=None,
     )
-    tokens, refresh_hash = mint_tokens(
+    tokens, refresh_hash = await mint_tokens(
         provider,
         client,
         record,
@@ -153,5 +153,5 @@ async def refresh(
     user = await runtime.store.get_user(record.user_id)
     if user is None or user.disabled:
         raise InvalidGrant("The account of this refresh token is disabled.")
-    tokens, _ = mint_tokens(provider, client, record, scope=scope, now=now, refresh=False)
+    tokens, _ = await mint_tokens(provider, client, record, scope=scope, now=now, refresh=False)
     return {**tokens.response(), "refresh_token": new_token}
