@@ -51,7 +51,7 @@ async def configure_oidc(
     scopes: str = "openid profile",
     post_logout_redirect_uris: Sequence[str] = (),
     subject_type: str = "public",
-    id_token_alg: str = "RS256",
+    id_token_alg: str = "RS256",  # noqa: S107 (an algorithm name, not a secret)
     backchannel_logout_uri: str | None = None,
     first_party: bool = False,
     issue_refresh_tokens: bool = False,
