@@ -10,7 +10,7 @@ enough SSO session, the consent page when the scopes were not granted yet, and t
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -72,7 +72,7 @@ async def authorization_endpoint(request: Request) -> Response:
         return answer(request, provider, client, target, mode, state, error=exc)
     except KeyfobError as exc:
         return answer(request, provider, client, target, mode, state, error=_as_oauth(exc))
-    now = int(provider.runtime.now().timestamp())
+    now = _ms(provider.runtime.now())
     fresh = bool(authorization.prompt & {"login", "select_account"})
     interaction = Interaction(request=authorization, created=now, fresh_login=fresh)
     return await proceed(request, provider, client, interaction)
@@ -155,18 +155,21 @@ async def proceed(
     return await issue_code(request, provider, client, sso, interaction)
 
 
+def _ms(when: datetime) -> int:
+    return int(when.timestamp() * 1000)
+
+
 def _good_enough(
     provider: Provider, client: ClientRecord, sso: SsoContext, interaction: Interaction
 ) -> bool:
     """Whether the SSO session may answer this request without a new sign-in."""
-    authenticated = int(sso.session.authenticated_at.timestamp())
+    authenticated = _ms(sso.session.authenticated_at)
     if authenticated >= interaction.created:
         return True  # signed in for this very request
     if interaction.fresh_login:
         return False
     max_age = interaction.request.max_age
-    now = int(provider.runtime.now().timestamp())
-    if max_age is not None and now - authenticated > max_age:
+    if max_age is not None and _ms(provider.runtime.now()) - authenticated > max_age * 1000:
         return False
     hint = interaction.request.id_token_hint
     if hint is not None:

@@ -2,7 +2,7 @@
 
 The validated request travels as a short-lived HS256 JWT (under a key derived for this purpose
 alone) in the URLs of the sign-in and consent pages, so any instance can continue it and
-nothing is stored until a code is issued. ``created`` pins when the request arrived: a
+nothing is stored until a code is issued. ``created`` (milliseconds) pins when the request arrived: a
 ``prompt=login`` or ``max_age`` request only continues with a sign-in made after it.
 """
 
@@ -31,7 +31,7 @@ class Interaction:
     must sign in anew (``prompt=login``, ``prompt=select_account`` or ``max_age`` exceeded)."""
 
     request: AuthorizationRequest
-    created: int
+    created: int  # milliseconds since the epoch
     fresh_login: bool
     id: str = dataclasses.field(default_factory=lambda: secrets.token_urlsafe(12))
 
@@ -42,8 +42,9 @@ def seal_interaction(interaction: Interaction, *, key: bytes, issuer: str) -> st
     claims = {
         "iss": issuer,
         "aud": _AUDIENCE,
-        "iat": interaction.created,
-        "exp": interaction.created + LIFETIME_SECONDS,
+        "iat": interaction.created // 1000,
+        "exp": interaction.created // 1000 + LIFETIME_SECONDS,
+        "ms": interaction.created,
         "jti": interaction.id,
         "req": {name: _jsonable(value) for name, value in request.items()},
         "fresh": interaction.fresh_login,
@@ -81,7 +82,7 @@ def open_interaction(token: str, *, key: bytes, issuer: str, now: datetime) -> I
         values["code_challenge"] = CodeChallenge(**values["code_challenge"])
     return Interaction(
         request=AuthorizationRequest(**values),
-        created=claims["iat"],
+        created=int(claims["ms"]),
         fresh_login=bool(claims.get("fresh")),
         id=claims["jti"],
     )
