@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 from urllib.parse import urlencode
 
 import jwt
 import pytest
 
-from keyfob.core.oidc_backchannel import verify_logout_token
 from keyfob.core.keys import verification_key_from_jwk
+from keyfob.core.oidc_backchannel import verify_logout_token
 from tests.browser_fixtures import CallbackApp
 from tests.node_clients import NodeClients
 from tests.server.conftest import PUBLIC_URL, Server
 from tests.server.oidc.flow import (
     LOGGED_OUT,
+    Rp,
     authorize_url,
     callback_params,
     code_for,
@@ -30,7 +32,9 @@ def routing() -> str:
     return "fastpath"
 
 
-async def _signed_in(server: Server, clients: NodeClients, **oidc: object) -> tuple[object, dict]:
+async def _signed_in(
+    server: Server, clients: NodeClients, **oidc: Any
+) -> tuple[Rp, dict[str, Any]]:
     rp = await register(server, **oidc)
     tokens = (await exchange(server, rp, (await code_for(server, clients, rp))["code"])).json()
     return rp, tokens
@@ -50,7 +54,7 @@ async def test_logout_with_a_hint_signs_out_and_notifies_the_back_channel(
     response = await server.client.get("/oidc/logout?" + urlencode(query))
     assert response.status_code == 303
     assert response.headers["location"] == LOGGED_OUT + "?state=s9"
-    silent = await server.client.get(authorize_url(rp, prompt="none"))  # type: ignore[arg-type]
+    silent = await server.client.get(authorize_url(rp, prompt="none"))
     assert callback_params(silent)["error"] == "login_required"
     info = await server.client.get(
         "/oidc/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}
@@ -70,7 +74,7 @@ async def test_logout_with_a_hint_signs_out_and_notifies_the_back_channel(
         keys,
         expected_issuer=PUBLIC_URL,
         expected_audience=rp.id,
-        now=server.clock(),  # type: ignore[attr-defined]
+        now=server.clock(),
     )
     hint = jwt.decode(tokens["id_token"], options={"verify_signature": False})
     assert logout.sid == hint["sid"]
@@ -87,7 +91,7 @@ async def test_logout_without_a_hint_asks_first(server: Server, node_clients: No
     done = await server.client.post("/oidc/logout/confirm", data={"form_token": form_token})
     assert done.status_code == 200
     assert "signed out" in done.text
-    silent = await server.client.get(authorize_url(rp, prompt="none"))  # type: ignore[arg-type]
+    silent = await server.client.get(authorize_url(rp, prompt="none"))
     assert callback_params(silent)["error"] == "login_required"
 
 

@@ -257,3 +257,24 @@ async def test_consent_for_third_party_clients(server: Server, node_clients: Nod
     assert "code" in callback_params(allowed)
     remembered = await server.client.get(authorize_url(rp, prompt="none"))
     assert "code" in callback_params(remembered)
+
+
+async def test_sign_in_page_posts_answer_json_errors(server: Server) -> None:
+    rp = await register(server)
+    asked = await server.client.get(authorize_url(rp))
+    token = parse_qs(urlsplit(asked.headers["location"]).query)["interaction"][0]
+    url = "/oidc/login/wallet?interaction=" + token
+    malformed = await server.client.post(url, content=b"{not json")
+    assert malformed.status_code == 422
+    assert malformed.json()["error"] == "invalid_request"
+    bad = await server.client.post(
+        url, json={"chain": "ethereum", "message": "hello", "signature": "0x00"}
+    )
+    assert bad.status_code in (400, 401)
+    assert set(bad.json()) == {"error", "message"}
+    cross_site = await server.client.post(
+        url, json={}, headers={"Origin": "https://evil.example.com"}
+    )
+    assert cross_site.status_code == 403
+    expired = await server.client.post("/oidc/login/wallet?interaction=forged", json={})
+    assert expired.status_code == 422

@@ -2,8 +2,8 @@
 
 The validated request travels as a short-lived HS256 JWT (under a key derived for this purpose
 alone) in the URLs of the sign-in and consent pages, so any instance can continue it and
-nothing is stored until a code is issued. ``created`` (milliseconds) pins when the request arrived: a
-``prompt=login`` or ``max_age`` request only continues with a sign-in made after it.
+nothing is stored until a code is issued. ``created`` (milliseconds) pins when the request
+arrived: a ``prompt=login`` or ``max_age`` request only continues with a sign-in made after it.
 """
 
 from __future__ import annotations

@@ -9,17 +9,21 @@ same-origin check every page post has.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from typing import Any
 from urllib.parse import quote
 
+from pydantic import ValidationError
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from keyfob.core.amr import wallet_amr
 from keyfob.errors import AccessDenied, CsrfFailed, KeyfobError
 from keyfob.server.audit import client_ip, record_event
+from keyfob.server.clients import may_use
+from keyfob.server.errors import describe_validation, error_response
 from keyfob.server.hosted_signin import (
     OptionsPageRequest,
     PasskeyPageRequest,
@@ -30,6 +34,7 @@ from keyfob.server.hosted_signin import (
     wallet_sign_in,
 )
 from keyfob.server.oidc.authorize import _client, answer, issue_code, opened, proceed
+from keyfob.server.oidc.errors import Endpoint
 from keyfob.server.oidc.interaction import Interaction
 from keyfob.server.oidc.params import form_params, query_params, single
 from keyfob.server.oidc.provider import Provider, get_provider
@@ -45,6 +50,22 @@ SCOPE_TEXT = {
     "email": "See an email-like identifier (not a real mailbox)",
     "offline_access": "Stay signed in when you are away (a refresh token)",
 }
+
+
+def page_json(endpoint: Endpoint) -> Endpoint:
+    """The sign-in page's JSON endpoints answer errors as the page scripts expect them:
+    ``{"error", "message"}`` (a malformed body is a 422 ``invalid_request``)."""
+
+    @functools.wraps(endpoint)
+    async def wrapped(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        except ValidationError as exc:
+            return error_response(422, "invalid_request", describe_validation(exc.errors()))
+        except KeyfobError as exc:
+            return error_response(exc.status, exc.code, exc.message)
+
+    return wrapped
 
 
 def _token(request: Request) -> str:
@@ -86,16 +107,16 @@ async def _posted(request: Request) -> tuple[Provider, str, Interaction, ClientR
     return provider, token, interaction, await _client(provider, interaction.request.client_id)
 
 
+@page_json
 async def login_options(request: Request) -> Response:
     """Passkey request options for the sign-in page (usernameless unless a name is given)."""
     provider, _, _, _ = await _posted(request)
     body = OptionsPageRequest.model_validate_json(await request.body())
     options = (await begin_sign_in(provider.runtime, username=body.username)).options
-    from starlette.responses import JSONResponse
-
     return JSONResponse(options, headers={"Cache-Control": "no-store"})
 
 
+@page_json
 async def login_passkey(request: Request) -> Response:
     """Sign in with a passkey, open the SSO session, answer ``{"next": continue URL}``."""
     provider, token, _, client = await _posted(request)
@@ -106,6 +127,7 @@ async def login_passkey(request: Request) -> Response:
     return await continue_to(request, provider.runtime, user, amr, _continue_url(token))
 
 
+@page_json
 async def login_wallet(request: Request) -> Response:
     """Sign in with a wallet's signed message, open the SSO session, answer ``next``."""
     provider, token, _, client = await _posted(request)
@@ -204,6 +226,4 @@ async def consent_decision(request: Request) -> Response:
 
 
 async def _still_allowed(provider: Provider, client: ClientRecord, sso: SsoContext) -> bool:
-    from keyfob.server.clients import may_use
-
     return await may_use(provider.runtime, client, sso.user)
