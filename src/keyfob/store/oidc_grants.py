@@ -149,7 +149,8 @@ class OidcGrantStore(StoreBase):
             "new_hash": new_hash,
             "cid": client_id,
             "now": now,
-            "expires_at": expires_at,
+            # Not "expires_at": a key named after a column would join the UPDATE's SET.
+            "successor_expires_at": expires_at,
         }
         return await self._run.write(_rotate, params)
 
@@ -242,7 +243,7 @@ def _rotate(conn: Connection, params: dict[str, Any]) -> RefreshOutcome:
         "grant_id": grant_id,
         "parent_hash": params["old_hash"],
         "created_at": params["now"],
-        "expires_at": min(params["expires_at"], grant.expires_at),
+        "expires_at": min(params["successor_expires_at"], grant.expires_at),
     }
     execute(conn, INSERT_REFRESH, successor)
     return RefreshOutcome("rotated", grant)
