@@ -204,6 +204,8 @@ OIDC_SETTINGS: dict[str, Any] = {
     "refresh_lifetime_minutes": 60 * 24 * 14,
 }
 NULLABLE = ("sector_identifier", "backchannel_logout_uri", "jwks", "refresh_lifetime_minutes")
+CLEARED: dict[str, Any] = dict.fromkeys(NULLABLE, CLEAR)
+NULLED: dict[str, Any] = dict.fromkeys(NULLABLE)
 
 
 async def test_oidc_settings_default_round_trip_and_update(full_store: Combined) -> None:
@@ -223,10 +225,8 @@ async def test_oidc_settings_default_round_trip_and_update(full_store: Combined)
     assert updated == replace(plain, updated_at=LATER, **OIDC_SETTINGS)
     kept = await full_store.update_client("id-1", now=LATER, first_party=False, scopes=("openid",))
     assert kept == replace(updated, first_party=False, scopes=("openid",))
-    cleared = await full_store.update_client(
-        "id-1", now=LATER, **{name: CLEAR for name in NULLABLE}
-    )
-    assert cleared == replace(kept, **{name: None for name in NULLABLE})
+    cleared = await full_store.update_client("id-1", now=LATER, **CLEARED)
+    assert cleared == replace(kept, **NULLED)
     emptied = await full_store.update_client(
         "id-1", now=LATER, post_logout_redirect_uris=(), resources=(), scopes=()
     )
@@ -239,8 +239,10 @@ async def test_oidc_settings_default_round_trip_and_update(full_store: Combined)
 async def test_clear_sets_only_its_own_setting(full_store: Combined, name: str) -> None:
     oidc = client_record(**OIDC_SETTINGS)
     await full_store.add_client(oidc)
-    cleared = await full_store.update_client(oidc.id, now=LATER, **{name: CLEAR})
-    assert cleared == replace(oidc, updated_at=LATER, **{name: None})
+    clear: dict[str, Any] = {name: CLEAR}
+    nulled: dict[str, Any] = {name: None}
+    cleared = await full_store.update_client(oidc.id, now=LATER, **clear)
+    assert cleared == replace(oidc, updated_at=LATER, **nulled)
 
 
 @pytest.mark.parametrize(
