@@ -137,10 +137,10 @@ class OidcGrantStore(StoreBase):
         """Spend the refresh token ``token_hash`` of ``client_id`` and store ``new_hash`` as
         its successor, expiring at ``expires_at`` or at the grant's end, whichever is first.
 
-        Of concurrent attempts with one token exactly one rotates; the others present a token
-        already rotated, so they report ``"reused"`` and the grant is revoked (no grace). A
-        token of another client is refused as ``"wrong_client"`` and changes nothing. See
-        :class:`RefreshOutcome`.
+        Of concurrent attempts with one token exactly one rotates; the next presents a token
+        already rotated, so it reports ``"reused"`` and revokes the grant (no grace), and any
+        after it find the grant revoked (``"invalid"``). A token of another client is refused
+        as ``"wrong_client"`` and changes nothing. See :class:`RefreshOutcome`.
         """
         if not (storable(token_hash, _HASH_LENGTH) and storable(client_id)):
             return RefreshOutcome("invalid")
