@@ -96,10 +96,10 @@ class OidcStore(OidcGrantStore):
         """Store a new authorization code. Raises :class:`Conflict` if its hash is taken,
         :class:`NotFound` if its client or user does not exist, :class:`InvalidRequest` if
         a value does not fit its column."""
-        values = code_values(record)
-        check_fits(oidc_codes, values)
         if not (storable(record.client_id) and storable(record.user_id)):
             raise NotFound("There is no such user or client.")
+        values = code_values(record)
+        check_fits(oidc_codes, values)
         try:
             await self._run.write_one(execute, _INSERT_CODE, values)
         except IntegrityError as exc:

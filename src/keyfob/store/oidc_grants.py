@@ -154,10 +154,10 @@ class OidcGrantStore(StoreBase):
         """Spend the refresh token ``token_hash`` of ``client_id`` and store ``new_hash`` as
         its successor, expiring at ``expires_at`` or at the grant's end, whichever is first.
 
-        Of concurrent attempts with one token exactly one rotates; the others present a token
-        already rotated, so they report ``"reused"`` and the grant is revoked (no grace). A
-        token of another client is refused as ``"wrong_client"`` and changes nothing. See
-        :class:`RefreshOutcome`.
+        Of concurrent attempts with one token exactly one rotates; the next presents a token
+        already rotated, so it reports ``"reused"`` and revokes the grant (no grace), and any
+        after it find the grant revoked (``"invalid"``). A token of another client is refused
+        as ``"wrong_client"`` and changes nothing. See :class:`RefreshOutcome`.
         """
         if not (storable(token_hash, _HASH_LENGTH) and storable(client_id)):
             return RefreshOutcome("invalid")
@@ -166,7 +166,8 @@ class OidcGrantStore(StoreBase):
             "new_hash": new_hash,
             "cid": client_id,
             "now": now,
-            "expires_at": expires_at,
+            # Not "expires_at": a key named after a column would join the UPDATE's SET.
+            "successor_expires_at": expires_at,
         }
         return await self._run.write(_rotate, params)
 
@@ -259,7 +260,7 @@ def _rotate(conn: Connection, params: dict[str, Any]) -> RefreshOutcome:
         "grant_id": grant_id,
         "parent_hash": params["old_hash"],
         "created_at": params["now"],
-        "expires_at": min(params["expires_at"], grant.expires_at),
+        "expires_at": min(params["successor_expires_at"], grant.expires_at),
     }
     execute(conn, INSERT_REFRESH, successor)
     return RefreshOutcome("rotated", grant)
