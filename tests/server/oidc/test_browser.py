@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 import httpx
 import jwt
 
+from keyfob.server.sso import PLAIN_COOKIE
 from tests.browser_fixtures import CallbackApp, LiveKeyfob, VirtualPasskeyPage
 from tests.node_clients import NodeClients
 from tests.server.oidc.live import ETH_KEY, Registered, register
@@ -113,7 +114,7 @@ def test_passkey_sign_in(
 def test_wallet_sign_in_with_injected_provider(
     live: LiveKeyfob, rp_app: CallbackApp, chromium: Browser, node_clients: NodeClients
 ) -> None:
-    rp = register(live, rp_app)
+    rp = register(live, rp_app, first_party=False)  # a third party: keyfob asks for consent
     address = node_clients.viem_sign(ETH_KEY, "address").address
     signed: list[str] = []
 
@@ -134,7 +135,22 @@ def test_wallet_sign_in_with_injected_provider(
         )
         sent = start(live, rp, page)
         page.get_by_role("button", name="Sign in with Ethereum").click()
+        page.wait_for_url(f"{live.url}/oidc/consent?*")
+        assert "See your username" in page.locator("main").inner_text()
+        page.get_by_role("button", name="Allow").click()
         claims = finish(live, rp, rp_app, page, sent)
+
+        # RP-initiated logout without an id_token_hint: keyfob asks before signing out.
+        bye = {
+            "client_id": rp.id,
+            "post_logout_redirect_uri": rp.post_logout_uri,
+            "state": "bye-3",
+        }
+        page.goto(f"{live.url}/oidc/logout?{urlencode(bye)}")
+        assert any(c["name"] == PLAIN_COOKIE for c in context.cookies())
+        page.get_by_role("button", name="Sign out").click()
+        page.wait_for_url(f"{rp.post_logout_uri}&state=bye-3")
+        assert not any(c["name"] == PLAIN_COOKIE for c in context.cookies())
     finally:
         context.close()
     assert claims["amr"] == ["pop"]
