@@ -156,20 +156,42 @@ async function endSession(params) {
 }
 
 // openid-client's errors carry the OAuth `error` code; keep it in the message the tests match.
+// A 401 comes as a WWW-Authenticate challenge error, its code in the challenge's parameters.
 export function describeError(err) {
   if (!err?.code && !err?.error) return String(err?.message ?? err);
-  const parts = [err.code, err.error, err.error_description ?? err.message];
+  const challenge = Array.isArray(err.cause) ? err.cause[0]?.parameters : undefined;
+  const error = err.error ?? challenge?.error;
+  const parts = [err.code, error, err.error_description ?? challenge?.error_description ?? err.message];
   return parts.filter(Boolean).join(': ');
 }
 
-export const OIDC_OPS = {
-  'oidc.makeKey': makeKey,
-  'oidc.discover': discover,
-  'oidc.authorize': authorize,
-  'oidc.callback': callback,
-  'oidc.userinfo': userinfo,
-  'oidc.refresh': refresh,
-  'oidc.revoke': revoke,
-  'oidc.introspect': introspect,
-  'oidc.endSession': endSession,
-};
+// openid-client stops at a 401's WWW-Authenticate challenge (keyfob's `Basic realm="keyfob"`
+// carries no error code) without reading the body: read it, so the RFC 6749 error shows.
+function withErrorBody(op) {
+  return async (params) => {
+    try {
+      return await op(params);
+    } catch (err) {
+      if (err?.code === 'OAUTH_WWW_AUTHENTICATE_CHALLENGE' && err.response && !err.error) {
+        const body = await err.response.json().catch(() => ({}));
+        err.error = body.error;
+        err.error_description = body.error_description;
+      }
+      throw err;
+    }
+  };
+}
+
+export const OIDC_OPS = Object.fromEntries(
+  Object.entries({
+    'oidc.makeKey': makeKey,
+    'oidc.discover': discover,
+    'oidc.authorize': authorize,
+    'oidc.callback': callback,
+    'oidc.userinfo': userinfo,
+    'oidc.refresh': refresh,
+    'oidc.revoke': revoke,
+    'oidc.introspect': introspect,
+    'oidc.endSession': endSession,
+  }).map(([name, op]) => [name, withErrorBody(op)]),
+);

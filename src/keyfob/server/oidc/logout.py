@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -86,7 +87,9 @@ async def end_session_endpoint(request: Request) -> Response:
         "state": state,
         "form_token": _form_token(provider, sso),
     }
-    return render(request, "logout_confirm.html", context)
+    # The confirmation's answer is a 303 to the client, which form-action governs as well.
+    targets = () if uri is None else (f"{urlsplit(uri).scheme}://{urlsplit(uri).netloc}",)
+    return render(request, "logout_confirm.html", context, form_action=targets)
 
 
 def _names_session(provider: Provider, client: ClientRecord, sso: SsoContext, hint: Any) -> bool:

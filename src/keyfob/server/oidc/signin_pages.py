@@ -13,7 +13,7 @@ import functools
 import hashlib
 import hmac
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from pydantic import ValidationError
 from starlette.requests import Request
@@ -171,7 +171,12 @@ async def consent_page(request: Request) -> Response:
         "form_token": form_token(provider, sso, interaction),
         "username": sso.user.username,
     }
-    return render(request, "consent.html", context)
+    # The form's answer is a 303 to the client, and browsers hold redirects after a form
+    # submission to form-action too (Chromium blocked the consent under 'self' alone).
+    parts = urlsplit(interaction.request.redirect_uri)
+    return render(
+        request, "consent.html", context, form_action=(f"{parts.scheme}://{parts.netloc}",)
+    )
 
 
 async def consent_decision(request: Request) -> Response:
