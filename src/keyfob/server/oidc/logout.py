@@ -132,8 +132,8 @@ def _after(request: Request, uri: str | None, state: str | None) -> Response:
     if uri is None:
         message = "You are signed out of keyfob."
         return render(request, "message.html", {"title": "Signed out", "message": message})
-    params = {} if state is None else {"state": state}
-    return RedirectResponse(build_redirect(uri, params, "query"), 303, headers=security_headers())
+    target = uri if state is None else build_redirect(uri, {"state": state}, "query")
+    return RedirectResponse(target, 303, headers=security_headers())
 
 
 async def sign_out(

@@ -7,6 +7,8 @@ is still live are honoured; the claims follow the grant's scopes.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -65,6 +67,13 @@ def wallets_of(provider: Provider, user: UserRecord) -> list[WalletClaim]:
     ]
 
 
+def synthetic_email_domain(issuer: str) -> str:
+    """The domain of synthetic addresses: the issuer's host (``<host>.localdomain`` for a
+    host without a dot, such as ``localhost``, which no address may end in)."""
+    host = urlsplit(issuer).hostname or "localhost"
+    return host if "." in host else f"{host}.localdomain"
+
+
 @oauth_errors
 async def userinfo_endpoint(request: Request) -> Response:
     """``GET``/``POST /oidc/userinfo``."""
@@ -79,9 +88,7 @@ async def userinfo_endpoint(request: Request) -> Response:
     client = await provider.runtime.store.get_client(claims.client_id)
     domain = None
     if client is not None and client.synthetic_email:
-        from urllib.parse import urlsplit
-
-        domain = urlsplit(provider.issuer).hostname
+        domain = synthetic_email_domain(provider.issuer)
     body = userinfo_claims(
         subject=claims.subject,
         scopes=claims.scope,
