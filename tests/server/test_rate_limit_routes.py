@@ -74,6 +74,8 @@ NOT_LIMITED = {
     ("GET", "/.well-known/openid-configuration"): "reads",
     ("GET", "/.well-known/oauth-authorization-server"): "reads",
     ("GET", "/oidc/login"): "a page; reads",
+    ("GET", "/auth/consents"): "Bearer; reads",
+    ("DELETE", "/auth/consents/{client_id}"): "Bearer",
     ("GET", "/oidc/consent"): "a page; reads",
     # Client-authenticated: one relying party's backend sends every user's exchange from one
     # address, which a per-address limit would throttle; secrets and codes are 256 random bits.

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from keyfob import __version__
 from keyfob.server import (
     challenge,
+    consents,
     docs,
     hosted,
     login,
@@ -87,6 +88,7 @@ def create_app(
         passkeys,
         methods,
         step_up,
+        consents,
     ):
         app.include_router(module.router)
     # hosted pages
