@@ -32,6 +32,8 @@ from keyfob.server.hosted_signin import (
     passkey_sign_in,
     wallet_sign_in,
 )
+from keyfob.server.oidc.logout import end_grants_of
+from keyfob.server.oidc.provider import get_provider
 from keyfob.server.pages import mount_static, render, security_headers
 from keyfob.server.passkey_flow import begin_registration, begin_sign_in, finish_registration
 from keyfob.server.runtime import Runtime
@@ -246,6 +248,7 @@ async def logout(
     sso = await current_sso(request, runtime)
     await end_sso_session(request, runtime, response)
     if sso is not None:
+        await end_grants_of(get_provider(request), sso)  # its OpenID Connect apps too
         await record_event(
             runtime, "sso_logout", user_id=sso.user.id, client_id=client.id, ip=client_ip(request)
         )

@@ -148,3 +148,14 @@ async def test_revocation_and_introspection(server: Server, node_clients: NodeCl
     assert unknown.status_code == 200
     unauthenticated = await server.client.post("/oidc/revoke", data={"token": "nope"})
     assert unauthenticated.status_code == 401
+
+
+async def test_the_hosted_logout_ends_the_oidc_grants_too(
+    server: Server, node_clients: NodeClients
+) -> None:
+    rp, tokens = await _signed_in(server, node_clients)
+    await server.client.get(f"/auth/logout/{rp.id}")
+    info = await server.client.get(
+        "/oidc/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}
+    )
+    assert info.status_code == 401

@@ -142,18 +142,23 @@ async def sign_out(
     """End the SSO session on ``response``, revoke its grants, notify their clients."""
     runtime = provider.runtime
     await end_sso_session(request, runtime, response)
-    revoked: list[OidcGrantRecord] = []
-    if sso.session.sid is not None:
-        revoked = await runtime.store.revoke_grants_of_sid(sso.session.sid, now=runtime.now())
+    revoked = await end_grants_of(provider, sso)
     await record_event(
-        runtime,
-        "oidc.logout",
-        user_id=sso.user.id,
-        ip=client_ip(request),
-        grants=len(revoked),
+        runtime, "oidc.logout", user_id=sso.user.id, ip=client_ip(request), grants=len(revoked)
     )
-    await notify_clients(provider, sso, revoked)
     return response
+
+
+async def end_grants_of(provider: Provider, sso: SsoContext) -> list[OidcGrantRecord]:
+    """Revoke the grants the SSO session ``sso`` started and send their clients logout
+    tokens; every way a browser session ends (this endpoint, the hosted pages' logout) calls
+    it."""
+    if sso.session.sid is None:
+        return []
+    runtime = provider.runtime
+    revoked = await runtime.store.revoke_grants_of_sid(sso.session.sid, now=runtime.now())
+    await notify_clients(provider, sso, revoked)
+    return revoked
 
 
 async def notify_clients(
