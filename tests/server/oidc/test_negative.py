@@ -278,3 +278,21 @@ async def test_sign_in_page_posts_answer_json_errors(server: Server) -> None:
     assert cross_site.status_code == 403
     expired = await server.client.post("/oidc/login/wallet?interaction=forged", json={})
     assert expired.status_code == 422
+
+
+async def test_resources_must_be_registered(server: Server, node_clients: NodeClients) -> None:
+    rp = await register(server, resources=["https://api.example.com/"])
+    refused = await server.client.get(authorize_url(rp, resource="https://other.example.com/"))
+    assert callback_params(refused)["error"] == "invalid_target"
+    back = await code_for(server, node_clients, rp, resource="https://api.example.com/")
+    access = (await exchange(server, rp, back["code"])).json()["access_token"]
+    assert jwt.decode(access, options={"verify_signature": False})["aud"] == (
+        "https://api.example.com/"
+    )
+
+
+async def test_login_hint_fills_in_the_username(server: Server) -> None:
+    rp = await register(server)
+    asked = await server.client.get(authorize_url(rp, login_hint="alice"))
+    page = await server.client.get(asked.headers["location"])
+    assert 'value="alice"' in page.text

@@ -29,6 +29,7 @@ from keyfob.core.tokens import hash_refresh_token
 from keyfob.errors import (
     AccessDenied,
     ConsentRequired,
+    InvalidTarget,
     KeyfobError,
     LoginRequired,
     OAuthError,
@@ -72,6 +73,9 @@ async def authorization_endpoint(request: Request) -> Response:
         return answer(request, provider, client, target, mode, state, error=exc)
     except KeyfobError as exc:
         return answer(request, provider, client, target, mode, state, error=_as_oauth(exc))
+    if authorization.resource is not None and authorization.resource not in client.resources:
+        unknown = InvalidTarget("This client has not registered that resource (RFC 8707).")
+        return answer(request, provider, client, target, mode, state, error=unknown)
     now = _ms(provider.runtime.now())
     fresh = bool(authorization.prompt & {"login", "select_account"})
     interaction = Interaction(request=authorization, created=now, fresh_login=fresh)
