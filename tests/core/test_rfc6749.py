@@ -85,6 +85,7 @@ OAUTH_ERRORS = [
     (errors.InvalidTarget, "invalid_target", 400),
     (errors.ServerError, "server_error", 500),
     (errors.TemporarilyUnavailable, "temporarily_unavailable", 503),
+    (errors.InsufficientScope, "insufficient_scope", 403),
 ]
 
 
