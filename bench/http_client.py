@@ -51,6 +51,20 @@ class Connection:
         headers: dict[str, str] | None = None,
     ) -> tuple[int, bytes]:
         """Send one request and read the whole response: ``(status, body)``."""
+        status, _, response_body = await self.request_headers(
+            method, path, body=body, headers=headers
+        )
+        return status, response_body
+
+    async def request_headers(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        """Send one request: ``(status, headers (lower-case names), body)``."""
         lines = [f"{method} {path} HTTP/1.1".encode("ascii"), b"host: " + self._host_header]
         for name, value in (headers or {}).items():
             lines.append(f"{name}: {value}".encode("latin-1"))
@@ -59,13 +73,13 @@ class Connection:
         try:
             reader, writer = await self._connect()
             writer.write(b"\r\n".join(lines) + b"\r\n\r\n" + (body or b""))
-            status, response_body, keep_alive = await _read_response(reader)
+            status, response_headers, response_body, keep_alive = await _read_response(reader)
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, OSError) as exc:
             await self.close()
             raise HttpError(f"connection failed: {exc!r}") from exc
         if not keep_alive:
             await self.close()
-        return status, response_body
+        return status, response_headers, response_body
 
     async def post_json(self, path: str, payload: Any) -> tuple[int, bytes]:
         """POST ``payload`` as JSON."""
@@ -75,7 +89,9 @@ class Connection:
         )
 
 
-async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
+async def _read_response(
+    reader: asyncio.StreamReader,
+) -> tuple[int, list[tuple[str, str]], bytes, bool]:
     head = await reader.readuntil(b"\r\n\r\n")
     if len(head) > _MAX_HEADER_BYTES:
         raise HttpError("response headers too large")
@@ -87,10 +103,13 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool
     length: int | None = None
     chunked = False
     keep_alive = parts[0] == b"HTTP/1.1"
+    headers: list[tuple[str, str]] = []
     for line in header_block.split(b"\r\n"):
-        name, _, value = line.partition(b":")
+        name, _, raw_value = line.partition(b":")
         name = name.strip().lower()
-        value = value.strip().lower()
+        if name:
+            headers.append((name.decode("latin-1"), raw_value.strip().decode("latin-1")))
+        value = raw_value.strip().lower()
         if name == b"content-length":
             length = int(value)
         elif name == b"transfer-encoding":
@@ -98,12 +117,12 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool
         elif name == b"connection":
             keep_alive = value != b"close"
     if chunked:
-        return status, await _read_chunked(reader), keep_alive
+        return status, headers, await _read_chunked(reader), keep_alive
     if length is None:
         if status in (204, 304) or 100 <= status < 200:
-            return status, b"", keep_alive
-        return status, await reader.read(), False
-    return status, await reader.readexactly(length), keep_alive
+            return status, headers, b"", keep_alive
+        return status, headers, await reader.read(), False
+    return status, headers, await reader.readexactly(length), keep_alive
 
 
 async def _read_chunked(reader: asyncio.StreamReader) -> bytes:

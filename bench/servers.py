@@ -9,7 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -69,6 +69,7 @@ class ServerProcess:
     port: int
     process: subprocess.Popen[bytes]
     log_path: Path
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -108,7 +109,7 @@ def _spawn(name: str, command: list[str], *, env: dict[str, str], cwd: Path) -> 
         process = subprocess.Popen(
             command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log
         )
-    return ServerProcess(name=name, port=port, process=process, log_path=log_path)
+    return ServerProcess(name=name, port=port, process=process, log_path=log_path, env=env)
 
 
 def keyfob_command() -> list[str]:

@@ -10,6 +10,9 @@ them from this process pinned to another core. Phases run one after the other:
   protected  GET /protected with Bearer tokens from the sign-ins (the verifier's token cache on)
   uncached   the same with the verifier's cache off: every call verifies the JWT signature
   unguarded  GET /public, allowlisted by the middleware: the app without the guard, a baseline
+  oidc-code  POST /oidc/token (authorization_code) with codes collected just before the phase
+  oidc-refresh  POST /oidc/token (refresh_token), a rotating chain per connection
+             (both OIDC phases once per ``--oidc-algs`` ID-token algorithm, one client each)
 
 Run ``./dev bench --help``; docs/benchmarks.md has the figures and the command behind them.
 """
@@ -42,6 +45,14 @@ from loadgen import (
     run_load,
     sign_in_iteration,
 )
+from oidc_load import (
+    OidcClient,
+    code_iteration,
+    collect_codes,
+    refresh_iteration,
+    register_client,
+    sign_in_browser,
+)
 from profiling import start_py_spy, summarise
 from report import machine, report, summary
 from servers import (
@@ -54,7 +65,8 @@ from servers import (
 )
 from wallet import wallet_pool
 
-PHASES = ("signin", "passkey", "protected", "uncached", "unguarded")
+PHASES = ("signin", "passkey", "protected", "uncached", "unguarded", "oidc-code", "oidc-refresh")
+OIDC_ALGS = ("RS256", "ES256", "EdDSA")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -74,6 +86,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--tokens", type=int, default=1000, help="access tokens for protected calls"
     )
+    parser.add_argument(
+        "--oidc-algs", default="RS256,EdDSA", help="ID-token algorithms of the OIDC phases"
+    )
+    parser.add_argument(
+        "--codes",
+        type=int,
+        default=0,
+        help="authorization codes collected before oidc-code (default: 1,800 per measured "
+        "second, warm-up included)",
+    )
+    parser.add_argument("--browsers", type=int, default=8, help="signed-in browsers (OIDC)")
     parser.add_argument("--server-core", type=int, default=0, help="core for the servers")
     parser.add_argument("--client-core", type=int, default=1, help="core for the load generator")
     parser.add_argument("--no-pin", action="store_true", help="do not pin processes to cores")
@@ -91,6 +114,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     args = parser.parse_args(argv)
     args.phases = [p.strip() for p in args.phases.split(",") if p.strip()]
+    args.oidc_algs = [a.strip() for a in args.oidc_algs.split(",") if a.strip()]
+    if set(args.oidc_algs) - set(OIDC_ALGS):
+        parser.error(f"--oidc-algs: choose from {', '.join(OIDC_ALGS)}")
+    if not args.codes:
+        args.codes = round(1800 * (args.warmup + args.duration))
     unknown = set(args.phases) - set(PHASES)
     if unknown:
         parser.error(f"unknown phases {sorted(unknown)}; choose from {', '.join(PHASES)}")
@@ -114,6 +142,9 @@ class Bench:
         self.wallets = wallet_pool(args.wallets)
         self.tokens: list[str] = []
         self.results: dict[str, dict[str, Any]] = {}
+        self.oidc_clients: dict[str, OidcClient] = {}
+        self.cookies: list[str] = []
+        self.refresh_tokens: dict[str, list[str]] = {}
 
     def log(self, text: str) -> None:
         """Progress on stderr, so stdout stays clean for ``--json``."""
@@ -137,6 +168,9 @@ class Bench:
                     await self.signin_phase(keyfob)
                 elif phase == "passkey":
                     await self.passkey_phase(keyfob)
+                elif phase.startswith("oidc-"):
+                    for alg in self.args.oidc_algs:
+                        await self.oidc_phase(phase, alg, keyfob)
                 else:
                     await self.app_phase(phase, keyfob)
 
@@ -202,6 +236,66 @@ class Bench:
             path, tokens = ("/public", []) if phase == "unguarded" else ("/protected", self.tokens)
             await self.measure(phase, app, get_iteration(path, tokens), primary="get")
 
+    async def oidc_client(self, alg: str, keyfob: ServerProcess) -> OidcClient:
+        """The phase's client for ``alg`` (registered once), and signed-in browsers."""
+        if alg not in self.oidc_clients:
+            self.oidc_clients[alg] = register_client(keyfob, alg=alg)
+        client = self.oidc_clients[alg]
+        if not self.cookies:
+            connection = Connection(HOST, keyfob.port)
+            try:
+                for wallet in self.wallets[: self.args.browsers]:
+                    self.cookies.append(await sign_in_browser(connection, keyfob, client, wallet))
+            finally:
+                await connection.close()
+            self.log(f"signed in {len(self.cookies)} browsers (SSO cookies)")
+        return client
+
+    async def codes(self, client: OidcClient, keyfob: ServerProcess, count: int) -> deque[Any]:
+        """``count`` fresh authorization codes from the signed-in browsers, oldest first."""
+        started = time.perf_counter()
+        workers = len(self.cookies)
+
+        async def worker(offset: int) -> list[tuple[float, str]]:
+            connection = Connection(HOST, keyfob.port)
+            try:
+                share = count // workers + (offset < count % workers)
+                return await collect_codes(
+                    connection, client, self.cookies[offset], share, start=offset * count
+                )
+            finally:
+                await connection.close()
+
+        batches = await asyncio.gather(*(worker(offset) for offset in range(workers)))
+        codes = sorted(code for batch in batches for code in batch)
+        elapsed = time.perf_counter() - started
+        self.log(f"collected {len(codes)} codes in {elapsed:.1f} s ({len(codes) / elapsed:.0f}/s)")
+        return deque(codes)
+
+    async def oidc_phase(self, phase: str, alg: str, keyfob: ServerProcess) -> None:
+        """Code exchanges (codes collected unmeasured just before) or refresh chains."""
+        client = await self.oidc_client(alg, keyfob)
+        spare = self.refresh_tokens.setdefault(alg, [])
+        name = f"{phase} {alg}"
+        if phase == "oidc-code":
+            codes = await self.codes(client, keyfob, self.args.codes)
+            iteration = code_iteration(client, codes, spare)
+            await self.measure(name, keyfob, iteration, primary="exchange")
+            self.log(f"{len(codes)} codes left unused")
+            return
+        need = 2 * self.args.connections - len(spare)
+        if need > 0:
+            codes = await self.codes(client, keyfob, need)
+            recorder = Recorder.window(warmup=0, duration=3600)
+            exchange = code_iteration(client, codes, spare)
+            connection = Connection(HOST, keyfob.port)
+            try:
+                for index in range(need):
+                    await exchange(connection, recorder, index)
+            finally:
+                await connection.close()
+        await self.measure(name, keyfob, refresh_iteration(client, spare), primary="refresh")
+
     async def collect_tokens(self, keyfob: ServerProcess) -> None:
         """Sign in ``--tokens`` times (bounded) when no sign-in phase provided tokens."""
         iteration = sign_in_iteration(self.wallets, self.tokens, self.args.tokens)
@@ -247,7 +341,7 @@ class Bench:
             spy = None
             if args.profile_dir is not None:
                 args.profile_dir.mkdir(parents=True, exist_ok=True)
-                output = args.profile_dir / f"{phase}-{args.nonce_mode}.txt"
+                output = args.profile_dir / f"{phase.replace(' ', '-')}-{args.nonce_mode}.txt"
                 spy = start_py_spy(
                     pid,
                     output,
