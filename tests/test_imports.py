@@ -70,14 +70,16 @@ def test_the_forbidden_lists_name_every_top_level_module() -> None:
     ("module", "added", "broken"),
     [
         pytest.param("core/secretbox.py", "import keyfob.store", [CORE], id="core-store"),
-        pytest.param("core/nonces.py", "import keyfob.server.settings", [CORE], id="core-server"),
+        pytest.param(
+            "core/nonces.py", "import keyfob.server.infra.settings", [CORE], id="core-server"
+        ),
         pytest.param(
             "core/tokens.py", "from keyfob.integrations import verifier", [CORE], id="core-integ"
         ),
         pytest.param("core/eip55.py", "from keyfob import cli", [CORE], id="core-cli"),
         pytest.param(
             "integrations/asgi.py",
-            "from keyfob.server.runtime import Runtime",
+            "from keyfob.server.infra.runtime import Runtime",
             [INTEGRATIONS],
             id="integrations-server",
         ),

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from keyfob.server.access_log import REDACTED, RedactQuerySecrets, redact_query
+from keyfob.server.infra.access_log import REDACTED, RedactQuerySecrets, redact_query
 
 KEYFOB = Path(sys.executable).with_name("keyfob")
 

@@ -14,8 +14,8 @@ from pydantic import ValidationError
 
 from keyfob.core.step_up import issue_step_up_grant
 from keyfob.server.clients import create_client, mint_client_token
-from keyfob.server.keyring import add_signing_key
-from keyfob.server.settings import Settings
+from keyfob.server.infra.keyring import add_signing_key
+from keyfob.server.infra.settings import Settings
 from keyfob.store import Store
 from tests.node_clients import NodeClients
 from tests.server.conftest import PUBLIC_URL, SECRET, Server, ServerFactory

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from keyfob.server.cli import cli
+from keyfob.server.infra.cli import cli
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ import pytest
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from keyfob.server.cli import cli
-from keyfob.server.client_address import (
+from keyfob.server.infra.cli import cli
+from keyfob.server.infra.client_address import (
     SCOPE_KEY,
     TrustedProxies,
     client_address,
@@ -23,7 +23,7 @@ from keyfob.server.client_address import (
     resolve_client_address,
     x_forwarded_for_entry,
 )
-from keyfob.server.settings import Settings
+from keyfob.server.infra.settings import Settings
 
 PROXY = "10.0.0.2"
 TRUSTED = TrustedProxies(parse_networks(["10.0.0.0/8", "fd00::/8"]))

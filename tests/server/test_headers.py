@@ -1,7 +1,7 @@
 """Cache-Control on every response that carries a token or secret; HSTS on https.
 
 Each test runs through the ASGI fast path and through FastAPI's routes (the ``routing``
-fixture); without :class:`keyfob.server.headers.SecurityHeadersMiddleware` the token responses
+fixture); without :class:`keyfob.server.infra.headers.SecurityHeadersMiddleware` the token responses
 carry no Cache-Control at all and no response carries HSTS.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import httpx
 
 from keyfob.server.clients import create_client
-from keyfob.server.headers import HSTS
+from keyfob.server.infra.headers import HSTS
 from tests.node_clients import NodeClients
 from tests.server.admin.panel import sign_in_panel
 from tests.server.conftest import Server, ServerFactory

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from keyfob.server.housekeeping import purge_once
+from keyfob.server.infra.housekeeping import purge_once
 from keyfob.store.records import AuditEvent
 from tests.node_clients import NodeClients
 from tests.server.conftest import Server

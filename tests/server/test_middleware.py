@@ -9,9 +9,14 @@ from typing import Any
 
 import pytest
 
-from keyfob.server.client_address import TrustedProxies, parse_networks
-from keyfob.server.middleware import Message, RateLimitMiddleware
-from keyfob.server.rate_limit import LIMITED_ROUTES, MEMORY_STORAGE, LimitedRoutes, MemoryCounters
+from keyfob.server.infra.client_address import TrustedProxies, parse_networks
+from keyfob.server.infra.middleware import Message, RateLimitMiddleware
+from keyfob.server.infra.rate_limit import (
+    LIMITED_ROUTES,
+    MEMORY_STORAGE,
+    LimitedRoutes,
+    MemoryCounters,
+)
 
 PROXY = "10.0.0.2"
 BEHIND_PROXY = TrustedProxies(parse_networks([PROXY]))

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from keyfob.server.app import create_app
-from keyfob.server.rate_limit import LIMITED_ROUTES
-from keyfob.server.settings import Settings
+from keyfob.server.infra.app import create_app
+from keyfob.server.infra.rate_limit import LIMITED_ROUTES
+from keyfob.server.infra.settings import Settings
 from tests.server.conftest import PUBLIC_URL, SECRET, Server, ServerFactory
 
 # Every route anyone may call that writes a row (docs/security.md lists the same).

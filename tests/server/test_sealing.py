@@ -18,7 +18,7 @@ from keyfob.core.secretbox import SealedDataError, derive_key, is_legacy
 from keyfob.errors import ConfigurationError
 from keyfob.server.auth import verify_bearer
 from keyfob.server.clients import client_secret, create_client, get_client, mint_client_token
-from keyfob.server.keyring import rotate_signing_key
+from keyfob.server.infra.keyring import rotate_signing_key
 from keyfob.store import SigningKeyRecord, Store
 from keyfob.store.records import ClientRecord
 from tests.node_clients import NodeClients

@@ -10,8 +10,8 @@ from contextlib import asynccontextmanager
 from starlette.requests import HTTPConnection
 
 from keyfob.errors import KeyfobError
-from keyfob.server.client_address import client_address
-from keyfob.server.runtime import Runtime
+from keyfob.server.infra.client_address import client_address
+from keyfob.server.infra.runtime import Runtime
 from keyfob.store.records import AuditEvent
 
 log = logging.getLogger("keyfob.audit")

@@ -15,8 +15,8 @@ from keyfob.core.tokens import (
     verify_access_token,
 )
 from keyfob.errors import Forbidden, InvalidToken, TokenRevoked
+from keyfob.server.infra.runtime import Runtime, get_runtime
 from keyfob.server.lifetimes import access_token_lifetime
-from keyfob.server.runtime import Runtime, get_runtime
 from keyfob.server.schemas import IdentityOut, TokenResponse, UserOut
 from keyfob.store.records import IdentityRecord, SessionRecord, UserRecord
 

@@ -10,8 +10,8 @@ from keyfob.core.client_tokens import issue_client_token, new_client_secret
 from keyfob.core.redirects import DELIVERIES, check_redirect_uri
 from keyfob.core.secretbox import seal, unseal
 from keyfob.errors import InvalidRequest, StateRequired, UnknownClient
-from keyfob.server.runtime import Runtime
-from keyfob.server.sealing import CLIENT_PURPOSE
+from keyfob.server.infra.runtime import Runtime
+from keyfob.server.infra.sealing import CLIENT_PURPOSE
 from keyfob.store.records import ClientRecord, UserRecord
 
 # What each token delivery means for the token's exposure, said wherever a client is set up.

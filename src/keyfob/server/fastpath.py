@@ -18,14 +18,14 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ValidationError
 
 from keyfob.errors import KeyfobError
-from keyfob.server.client_address import client_address
-from keyfob.server.errors import describe_validation
+from keyfob.server.infra.client_address import client_address
+from keyfob.server.infra.errors import describe_validation
+from keyfob.server.infra.middleware import ASGIApp, Receive, Scope, Send, send_json, send_json_error
+from keyfob.server.infra.runtime import Runtime
 from keyfob.server.login import sign_in
-from keyfob.server.middleware import ASGIApp, Receive, Scope, Send, send_json, send_json_error
 from keyfob.server.nonce import issue_nonce
 from keyfob.server.passkeys import sign_in_options, sign_in_with_passkey
 from keyfob.server.refresh import refresh_tokens
-from keyfob.server.runtime import Runtime
 from keyfob.server.schemas import (
     LoginRequest,
     NonceRequest,

@@ -32,9 +32,9 @@ from keyfob.server.hosted_signin import (
     passkey_sign_in,
     wallet_sign_in,
 )
+from keyfob.server.infra.runtime import Runtime
 from keyfob.server.pages import mount_static, render, security_headers
 from keyfob.server.passkey_flow import begin_registration, begin_sign_in, finish_registration
-from keyfob.server.runtime import Runtime
 from keyfob.server.sso import current_sso, end_sso_session
 from keyfob.store.records import ClientRecord, UserRecord
 

@@ -17,11 +17,11 @@ from keyfob.core.amr import wallet_amr
 from keyfob.errors import Forbidden
 from keyfob.server import pages
 from keyfob.server.audit import client_ip, failures_audited, sign_in_event
-from keyfob.server.inputs import Text, UrlSafe, Username
+from keyfob.server.infra.inputs import Text, UrlSafe, Username
+from keyfob.server.infra.runtime import Runtime
 from keyfob.server.login import nonce_spend as wallet_nonce_spend
 from keyfob.server.login import verify_signature
 from keyfob.server.passkey_flow import finish_sign_in
-from keyfob.server.runtime import Runtime
 from keyfob.server.schemas import Body, SignedMessage
 from keyfob.server.sso import current_sso, start_sso_session
 from keyfob.store.records import UserRecord

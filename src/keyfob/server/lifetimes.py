@@ -11,8 +11,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from keyfob.errors import SessionExpired
-from keyfob.server.runtime import Runtime
-from keyfob.server.settings import Settings
+from keyfob.server.infra.runtime import Runtime
+from keyfob.server.infra.settings import Settings
 from keyfob.store.records import SessionRecord
 
 

@@ -23,8 +23,8 @@ from keyfob.core.tokens import hash_refresh_token, new_refresh_token
 from keyfob.errors import InvalidNonce, InvalidRequest, InvalidSessionKey, LegacyFlowDisabled
 from keyfob.server.audit import client_ip, failures_audited, sign_in_event
 from keyfob.server.auth import token_response
+from keyfob.server.infra.runtime import Runtime, get_runtime
 from keyfob.server.lifetimes import first_refresh_expiry, session_key_expiry
-from keyfob.server.runtime import Runtime, get_runtime
 from keyfob.server.schemas import LoginRequest, SignedMessage, TokenResponse, json_response
 from keyfob.store import NonceSpend
 from keyfob.store.records import AuditEvent, NonceRecord, SessionKeyRecord

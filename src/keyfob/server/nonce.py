@@ -16,7 +16,7 @@ from keyfob.core.session_keys import parse_session_key, session_key_resource
 from keyfob.core.signin_message import SignInMessage, format_time
 from keyfob.core.solana import is_solana_address
 from keyfob.errors import InvalidRequest, MessageMismatch
-from keyfob.server.runtime import Runtime, get_runtime
+from keyfob.server.infra.runtime import Runtime, get_runtime
 from keyfob.server.schemas import (
     Chain,
     MessageFields,

@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from keyfob.server.audit import client_ip
 from keyfob.server.auth import RuntimeDep, token_response
+from keyfob.server.infra.runtime import Runtime
 from keyfob.server.passkey_flow import (
     PasskeySignIn,
     begin_registration,
@@ -16,7 +17,6 @@ from keyfob.server.passkey_flow import (
     finish_registration,
     finish_sign_in,
 )
-from keyfob.server.runtime import Runtime
 from keyfob.server.schemas import (
     PasskeyOptionsOut,
     PasskeyOptionsRequest,

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Response
 from keyfob.core.tokens import hash_refresh_token, new_refresh_token
 from keyfob.errors import Forbidden, InvalidToken
 from keyfob.server.auth import AnyClaims, RuntimeDep, token_response
+from keyfob.server.infra.runtime import Runtime
 from keyfob.server.lifetimes import deny_until, max_age
-from keyfob.server.runtime import Runtime
 from keyfob.server.schemas import LogoutRequest, RefreshRequest, TokenResponse, json_response
 
 router = APIRouter(tags=["tokens"])

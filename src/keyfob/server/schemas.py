@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel
 from pydantic.alias_generators import to_camel
 from starlette.responses import Response
 
-from keyfob.server.inputs import MessageText, Text, Thumbprint, UrlSafe, Username
+from keyfob.server.infra.inputs import MessageText, Text, Thumbprint, UrlSafe, Username
 
 Chain = Literal["ethereum", "nimiq", "solana"]
 

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Request, Response
 from keyfob.core.session_keys import parse_session_key, verify_session_key_proof
 from keyfob.errors import Forbidden, InvalidSessionKey, NotFound
 from keyfob.server.auth import Claims, CurrentUser, RuntimeDep, mint_access_token
+from keyfob.server.infra.runtime import Runtime
 from keyfob.server.lifetimes import access_token_lifetime, session_end
-from keyfob.server.runtime import Runtime
 from keyfob.server.schemas import (
     AccessTokenResponse,
     SessionKeyOut,

@@ -15,8 +15,8 @@ from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
 from keyfob.core.tokens import hash_refresh_token
-from keyfob.server.runtime import Runtime
-from keyfob.server.settings import Settings
+from keyfob.server.infra.runtime import Runtime
+from keyfob.server.infra.settings import Settings
 from keyfob.store.records import ClientRecord, SsoSessionRecord, UserRecord
 
 SECURE_COOKIE = "__Host-keyfob_sso"

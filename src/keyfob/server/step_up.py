@@ -39,11 +39,11 @@ from keyfob.server.auth import (
     current_user,
     verify_account_token,
 )
-from keyfob.server.inputs import MessageText, Text
+from keyfob.server.infra.inputs import MessageText, Text
+from keyfob.server.infra.runtime import Runtime, get_runtime
 from keyfob.server.login import CLOCK_SKEW, verify_signature
 from keyfob.server.nonce import canonical_address
 from keyfob.server.passkey_flow import check_assertion
-from keyfob.server.runtime import Runtime, get_runtime
 from keyfob.server.schemas import Body, Chain, SignedMessage
 from keyfob.store.passkeys import PASSKEY
 from keyfob.store.records import PasskeyChallengeRecord, UserRecord

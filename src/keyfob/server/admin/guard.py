@@ -22,9 +22,9 @@ from keyfob.core.amr import USER_VERIFIED, is_passkey_amr
 from keyfob.core.secretbox import derive_key
 from keyfob.errors import CsrfFailed, Forbidden, KeyfobError
 from keyfob.server.audit import client_ip, record_event
-from keyfob.server.inputs import check_form
+from keyfob.server.infra.inputs import check_form
+from keyfob.server.infra.runtime import Runtime, get_runtime
 from keyfob.server.pages import check_same_origin, error_page
-from keyfob.server.runtime import Runtime, get_runtime
 from keyfob.server.sso import current_sso
 from keyfob.store.records import UserRecord
 

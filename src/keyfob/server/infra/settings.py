@@ -13,7 +13,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from keyfob.errors import ConfigurationError
-from keyfob.server.client_address import ForwardedHeader, TrustedProxies, parse_networks
+from keyfob.server.infra.client_address import ForwardedHeader, TrustedProxies, parse_networks
 
 log = logging.getLogger("keyfob")
 

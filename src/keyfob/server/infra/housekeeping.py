@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-from keyfob.server.keyring import RELOAD_INTERVAL
-from keyfob.server.runtime import Runtime
+from keyfob.server.infra.keyring import RELOAD_INTERVAL
+from keyfob.server.infra.runtime import Runtime
 
 log = logging.getLogger("keyfob")
 

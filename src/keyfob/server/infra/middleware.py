@@ -12,9 +12,9 @@ from limits import RateLimitItemPerMinute
 from limits.aio.strategies import FixedWindowRateLimiter
 from limits.storage import storage_from_string
 
-from keyfob.server.client_address import TrustedProxies, client_address, rate_limit_key
-from keyfob.server.errors import error_headers
-from keyfob.server.rate_limit import LIMITED_ROUTES, MEMORY_STORAGE, LimitedRoutes
+from keyfob.server.infra.client_address import TrustedProxies, client_address, rate_limit_key
+from keyfob.server.infra.errors import error_headers
+from keyfob.server.infra.rate_limit import LIMITED_ROUTES, MEMORY_STORAGE, LimitedRoutes
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -95,7 +95,7 @@ class RateLimitMiddleware:
     """At most ``per_minute`` requests a minute per client address (an IPv6 client's /64) to
     the routes ``routes`` lists, answered 429 with ``Retry-After`` past that.
 
-    The client address is :func:`~keyfob.server.client_address.client_address` (behind
+    The client address is :func:`~keyfob.server.infra.client_address.client_address` (behind
     ``proxies``), the one the audit log records. Counting is the ``limits`` library's fixed
     window in ``storage``, a ``limits`` storage URI: this process's memory by default, where
     each counter expires with its window; a shared storage (``async+redis://...``) makes the

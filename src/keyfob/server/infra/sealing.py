@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 
 from keyfob.core.secretbox import is_legacy, upgrade
-from keyfob.server.keyring import SEAL_PURPOSE as KEY_PURPOSE
+from keyfob.server.infra.keyring import SEAL_PURPOSE as KEY_PURPOSE
 from keyfob.store import Store
 
 log = logging.getLogger("keyfob")

@@ -27,7 +27,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from keyfob.errors import InvalidRequest, InvalidUrl, KeyfobError
-from keyfob.server.errors import error_response, wants_page
+from keyfob.server.infra.errors import error_response, wants_page
 from keyfob.server.pages import error_page
 
 #: C0 controls, DEL and C1 controls: no keyfob value holds one.

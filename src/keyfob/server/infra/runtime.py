@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from starlette.requests import HTTPConnection
 
 from keyfob.core.secretbox import derive_key
-from keyfob.server.keyring import Keyring
-from keyfob.server.sealing import upgrade_sealed_blobs
-from keyfob.server.settings import Settings
+from keyfob.server.infra.keyring import Keyring
+from keyfob.server.infra.sealing import upgrade_sealed_blobs
+from keyfob.server.infra.settings import Settings
 from keyfob.store import Store
 from keyfob.store.migrate import migrate
 
@@ -57,8 +57,8 @@ async def open_runtime(
     settings: Settings, *, run_migrations: bool = True, clock: Callable[[], datetime] = utc_now
 ) -> AsyncIterator[Runtime]:
     """The settings' secret key, database (migrated first unless told not to, its sealed blobs
-    then upgraded once, see :mod:`keyfob.server.sealing`) and keyring in a :class:`Runtime`; the
-    store is closed on exit. The keys are not loaded yet."""
+    then upgraded once, see :mod:`keyfob.server.infra.sealing`) and keyring in a
+    :class:`Runtime`; the store is closed on exit. The keys are not loaded yet."""
     secret_key = settings.resolved_secret_key()
     url = settings.resolved_database_url
     if run_migrations:

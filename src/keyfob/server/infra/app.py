@@ -24,14 +24,14 @@ from keyfob.server import (
     step_up,
 )
 from keyfob.server.admin import routes as admin_routes
-from keyfob.server.errors import install_error_handlers
 from keyfob.server.fastpath import FastPath
-from keyfob.server.headers import SecurityHeadersMiddleware
-from keyfob.server.housekeeping import housekeeping
-from keyfob.server.inputs import UrlGuardMiddleware
-from keyfob.server.middleware import BodyLimitMiddleware, RateLimitMiddleware
-from keyfob.server.runtime import open_runtime, utc_now
-from keyfob.server.settings import Settings
+from keyfob.server.infra.errors import install_error_handlers
+from keyfob.server.infra.headers import SecurityHeadersMiddleware
+from keyfob.server.infra.housekeeping import housekeeping
+from keyfob.server.infra.inputs import UrlGuardMiddleware
+from keyfob.server.infra.middleware import BodyLimitMiddleware, RateLimitMiddleware
+from keyfob.server.infra.runtime import open_runtime, utc_now
+from keyfob.server.infra.settings import Settings
 
 log = logging.getLogger("keyfob")
 
@@ -102,7 +102,7 @@ def create_app(
 
 
 def app_factory() -> FastAPI:
-    """Entry point for ``uvicorn --factory keyfob.server.app:app_factory``."""
+    """Entry point for ``uvicorn --factory keyfob.server.infra.app:app_factory``."""
     return create_app()
 
 
