@@ -13,9 +13,9 @@ import pytest
 from pydantic import ValidationError
 
 from keyfob.core.step_up import issue_step_up_grant
-from keyfob.server.clients import create_client, mint_client_token
 from keyfob.server.infra.keyring import add_signing_key
 from keyfob.server.infra.settings import Settings
+from keyfob.server.services.clients import create_client, mint_client_token
 from keyfob.store import Store
 from tests.node_clients import NodeClients
 from tests.server.conftest import PUBLIC_URL, SECRET, Server, ServerFactory

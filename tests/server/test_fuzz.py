@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from keyfob.core.tokens import hash_refresh_token, new_refresh_token
-from keyfob.server.auth import mint_access_token
-from keyfob.server.clients import create_client
+from keyfob.server.services.clients import create_client
+from keyfob.server.services.tokens import mint_access_token
 from tests.server.admin.panel import make_user, sign_in_panel
 from tests.server.conftest import PUBLIC_URL, Server
 

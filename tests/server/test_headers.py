@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import httpx
 
-from keyfob.server.clients import create_client
 from keyfob.server.infra.headers import HSTS
+from keyfob.server.services.clients import create_client
 from tests.node_clients import NodeClients
 from tests.server.admin.panel import sign_in_panel
 from tests.server.conftest import Server, ServerFactory

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 import jwt
 
-from keyfob.server.clients import create_client
+from keyfob.server.services.clients import create_client
 from keyfob.store.records import ClientRecord
 from tests.browser_fixtures import CallbackApp, LiveKeyfob, VirtualPasskeyPage
 from tests.jsonwebtoken import verify_with_jsonwebtoken

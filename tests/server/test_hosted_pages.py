@@ -10,9 +10,9 @@ import httpx
 import jwt
 import pytest
 
-from keyfob.server.admin.enrollment import create_enrollment_link
-from keyfob.server.clients import create_client
 from keyfob.server.pages import content_security_policy
+from keyfob.server.services.clients import create_client
+from keyfob.server.services.enrollment import create_enrollment_link
 from keyfob.store.records import ClientRecord
 from tests.node_clients import NodeClients
 from tests.server.conftest import PUBLIC_URL, Server, ServerFactory

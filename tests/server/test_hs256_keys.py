@@ -20,9 +20,9 @@ from keyfob.core.secretbox import derive_key
 from keyfob.core.tokens import issue_access_token
 from keyfob.errors import ConfigurationError, InvalidToken
 from keyfob.integrations import TokenVerifier
-from keyfob.server.auth import verify_bearer
 from keyfob.server.infra.cli import cli
 from keyfob.server.infra.keyring import rotate_signing_key
+from keyfob.server.services.tokens import verify_bearer
 from keyfob.store import Store
 from tests.node_clients import NodeClients
 from tests.server.conftest import PUBLIC_URL, SECRET

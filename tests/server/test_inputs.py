@@ -16,7 +16,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from keyfob.core.encoding import b64url_encode
-from keyfob.server.clients import create_client
+from keyfob.server.services.clients import create_client
 from tests.node_clients import NodeClients
 from tests.server.admin.panel import sign_in_panel
 from tests.server.conftest import PUBLIC_URL, Server

@@ -12,9 +12,9 @@ from typing import Any
 import jwt
 import pytest
 
-from keyfob.server.auth import verify_bearer
 from keyfob.server.infra.housekeeping import housekeeping
 from keyfob.server.infra.keyring import RELOAD_INTERVAL, UNKNOWN_KID_COOLDOWN, rotate_signing_key
+from keyfob.server.services.tokens import verify_bearer
 from keyfob.store import SigningKeyRecord
 from tests.node_clients import NodeClients
 from tests.server.conftest import SECRET, Server

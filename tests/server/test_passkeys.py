@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select, update
 
 from keyfob.core.encoding import b64url_decode, b64url_encode
-from keyfob.server.auth import verify_bearer
+from keyfob.server.services.tokens import verify_bearer
 from keyfob.store.records import PasskeyChallengeRecord
 from keyfob.store.schema import audit_events, identities, passkey_challenges, passkeys
 from tests.paths import VECTORS

@@ -16,9 +16,14 @@ from keyfob.core.client_tokens import verify_client_token
 from keyfob.core.keys import generate_signing_key, private_key_bytes, public_jwk
 from keyfob.core.secretbox import SealedDataError, derive_key, is_legacy
 from keyfob.errors import ConfigurationError
-from keyfob.server.auth import verify_bearer
-from keyfob.server.clients import client_secret, create_client, get_client, mint_client_token
 from keyfob.server.infra.keyring import rotate_signing_key
+from keyfob.server.services.clients import (
+    client_secret,
+    create_client,
+    get_client,
+    mint_client_token,
+)
+from keyfob.server.services.tokens import verify_bearer
 from keyfob.store import SigningKeyRecord, Store
 from keyfob.store.records import ClientRecord
 from tests.node_clients import NodeClients

@@ -7,7 +7,7 @@ from typing import Any
 import jwt
 import pytest
 
-from keyfob.server.auth import verify_bearer
+from keyfob.server.services.tokens import verify_bearer
 from tests.node_clients import NodeClients, SessionKey
 from tests.server.conftest import Server
 from tests.server.signin import (

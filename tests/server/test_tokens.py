@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from keyfob.core.challenge import issue_challenge
 from keyfob.core.tokens import AccessTokenClaims
 from keyfob.errors import InvalidToken, TokenRevoked
-from keyfob.server.auth import verify_account_token, verify_bearer
 from keyfob.server.login import challenge_audience
+from keyfob.server.services.tokens import verify_account_token, verify_bearer
 from tests.node_clients import NodeClients
 from tests.server.conftest import Server
 from tests.server.signin import bearer, signed_in

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from keyfob.core.challenge import issue_challenge
 from keyfob.errors import LegacyFlowDisabled
-from keyfob.server.auth import RuntimeDep
+from keyfob.server.infra.runtime import RuntimeDep
 from keyfob.server.login import challenge_audience
 from keyfob.server.schemas import ChallengeResponse
 

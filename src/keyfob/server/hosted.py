@@ -18,9 +18,6 @@ from keyfob.core.amr import wallet_amr
 from keyfob.core.redirects import match_redirect_uri, redirect_with
 from keyfob.errors import ClientNotPermitted, RegistrationDisabled
 from keyfob.server import hosted_admin
-from keyfob.server.audit import client_ip, record_event
-from keyfob.server.auth import RuntimeDep
-from keyfob.server.clients import check_state, get_client, may_use, mint_client_token
 from keyfob.server.hosted_signin import (
     NO_STORE,
     OptionsPageRequest,
@@ -32,10 +29,16 @@ from keyfob.server.hosted_signin import (
     passkey_sign_in,
     wallet_sign_in,
 )
-from keyfob.server.infra.runtime import Runtime
+from keyfob.server.infra.runtime import Runtime, RuntimeDep
 from keyfob.server.pages import mount_static, render, security_headers
-from keyfob.server.passkey_flow import begin_registration, begin_sign_in, finish_registration
-from keyfob.server.sso import current_sso, end_sso_session
+from keyfob.server.services.audit import client_ip, record_event
+from keyfob.server.services.clients import check_state, get_client, may_use, mint_client_token
+from keyfob.server.services.passkey_flow import (
+    begin_registration,
+    begin_sign_in,
+    finish_registration,
+)
+from keyfob.server.services.sso import current_sso, end_sso_session
 from keyfob.store.records import ClientRecord, UserRecord
 
 router = APIRouter(tags=["hosted pages"], include_in_schema=False)

@@ -14,9 +14,6 @@ from starlette.responses import Response
 
 from keyfob.core.amr import wallet_amr
 from keyfob.errors import InvalidChallenge, InvalidRequest
-from keyfob.server.admin.enrollment import consume_enrollment
-from keyfob.server.audit import client_ip
-from keyfob.server.auth import RuntimeDep
 from keyfob.server.hosted_signin import (
     OptionsPageRequest,
     PasskeyPageRequest,
@@ -26,8 +23,15 @@ from keyfob.server.hosted_signin import (
     passkey_sign_in,
     wallet_sign_in,
 )
+from keyfob.server.infra.runtime import RuntimeDep
 from keyfob.server.pages import render
-from keyfob.server.passkey_flow import begin_registration, begin_sign_in, finish_registration
+from keyfob.server.services.audit import client_ip
+from keyfob.server.services.enrollment import consume_enrollment
+from keyfob.server.services.passkey_flow import (
+    begin_registration,
+    begin_sign_in,
+    finish_registration,
+)
 
 router = APIRouter(tags=["admin sign-in"], include_in_schema=False)
 

@@ -16,14 +16,13 @@ from starlette.responses import JSONResponse
 from keyfob.core.amr import wallet_amr
 from keyfob.errors import Forbidden
 from keyfob.server import pages
-from keyfob.server.audit import client_ip, failures_audited, sign_in_event
-from keyfob.server.infra.inputs import Text, UrlSafe, Username
+from keyfob.server.infra.inputs import Body, Text, UrlSafe, Username
 from keyfob.server.infra.runtime import Runtime
-from keyfob.server.login import nonce_spend as wallet_nonce_spend
-from keyfob.server.login import verify_signature
-from keyfob.server.passkey_flow import finish_sign_in
-from keyfob.server.schemas import Body, SignedMessage
-from keyfob.server.sso import current_sso, start_sso_session
+from keyfob.server.services.audit import client_ip, failures_audited, sign_in_event
+from keyfob.server.services.passkey_flow import finish_sign_in
+from keyfob.server.services.sso import current_sso, start_sso_session
+from keyfob.server.services.wallet import SignedMessage, verify_signature
+from keyfob.server.services.wallet import nonce_spend as wallet_nonce_spend
 from keyfob.store.records import UserRecord
 
 NO_STORE = {"Cache-Control": "no-store"}

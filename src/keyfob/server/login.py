@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
-from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -12,49 +10,21 @@ from starlette.responses import Response
 
 from keyfob.core.amr import wallet_amr
 from keyfob.core.challenge import verify_challenge
-from keyfob.core.eip4361 import verify_ethereum_sign_in
-from keyfob.core.nimiq import verify_nimiq_challenge_signature, verify_nimiq_sign_in
-from keyfob.core.nonces import verify_signed_nonce
+from keyfob.core.nimiq import verify_nimiq_challenge_signature
 from keyfob.core.session_keys import SessionPublicKey, parse_session_key, thumbprint_from_resources
 from keyfob.core.signin_message import VerifiedSignIn
-from keyfob.core.solana import verify_solana_sign_in
-from keyfob.core.step_up import STEP_UP_REQUEST_ID
 from keyfob.core.tokens import hash_refresh_token, new_refresh_token
-from keyfob.errors import InvalidNonce, InvalidRequest, InvalidSessionKey, LegacyFlowDisabled
-from keyfob.server.audit import client_ip, failures_audited, sign_in_event
-from keyfob.server.auth import token_response
+from keyfob.errors import InvalidRequest, InvalidSessionKey, LegacyFlowDisabled
+from keyfob.server.bearer import token_response
 from keyfob.server.infra.runtime import Runtime, get_runtime
-from keyfob.server.lifetimes import first_refresh_expiry, session_key_expiry
-from keyfob.server.schemas import LoginRequest, SignedMessage, TokenResponse, json_response
+from keyfob.server.schemas import LoginRequest, TokenResponse, json_response
+from keyfob.server.services.audit import client_ip, failures_audited, sign_in_event
+from keyfob.server.services.lifetimes import first_refresh_expiry, session_key_expiry
+from keyfob.server.services.wallet import nonce_spend, verify_signature
 from keyfob.store import NonceSpend
-from keyfob.store.records import AuditEvent, NonceRecord, SessionKeyRecord
+from keyfob.store.records import AuditEvent, SessionKeyRecord
 
 router = APIRouter(tags=["wallet sign-in"])
-
-# How far a client's clock may run ahead of ours when it writes "Issued At".
-CLOCK_SKEW = timedelta(seconds=60)
-# A nonce as keyfob issues them (EIP-4361's 8 or more letters and digits, within its column):
-# anything else in a signed message, which its signer chose, is never looked up.
-STORED_NONCE = re.compile(r"[A-Za-z0-9]{8,128}")
-
-
-def verify_signature(runtime: Runtime, body: SignedMessage) -> VerifiedSignIn:
-    """Run the chain's verify step with our domain, origin and chain ids as the expectations."""
-    settings = runtime.settings
-    now = runtime.now()
-    common = {"expected_domain": settings.domain, "expected_origin": settings.origin, "now": now}
-    if body.chain == "ethereum":
-        return verify_ethereum_sign_in(
-            body.message,
-            body.signature,
-            expected_chain_ids=settings.ethereum_chain_ids,
-            **common,  # type: ignore[arg-type]
-        )
-    if body.chain == "solana":
-        return verify_solana_sign_in(body.message, body.signature, **common)  # type: ignore[arg-type]
-    if body.public_key is None:
-        raise InvalidRequest("A Nimiq sign-in needs the publicKey the Hub returned.")
-    return verify_nimiq_sign_in(body.message, body.signature, body.public_key, **common)  # type: ignore[arg-type]
 
 
 def is_challenge(body: LoginRequest) -> bool:
@@ -87,43 +57,6 @@ async def challenge_spend(
 def challenge_audience(runtime: Runtime) -> str:
     """Challenges carry their own audience, so they can never pass as access tokens."""
     return f"{runtime.settings.issuer}/auth/challenge"
-
-
-def nonce_spend(runtime: Runtime, verified: VerifiedSignIn) -> NonceSpend:
-    """How the message's nonce is to be burnt, and what the nonce must match when it is."""
-    assert verified.message is not None
-    message = verified.message
-    if message.request_id == STEP_UP_REQUEST_ID:
-        raise InvalidNonce(
-            "This message confirms an account change (a step-up); it signs nobody in."
-        )
-    if runtime.settings.nonce_mode == "signed":
-        signed = verify_signed_nonce(
-            message.nonce, key=runtime.nonce_key, expected_chain=verified.chain, now=runtime.now()
-        )
-        _check_issued_at(
-            message.issued_at_time, issued_at=signed.issued_at, expires_at=signed.expires_at
-        )
-        return NonceSpend(used_key=f"nonce:{message.nonce}", used_until=signed.expires_at)
-
-    if not STORED_NONCE.fullmatch(message.nonce):
-        raise InvalidNonce("This nonce was not issued here.")
-
-    def check(record: NonceRecord) -> None:
-        if record.chain != verified.chain:
-            raise InvalidNonce(f"This nonce was issued for {record.chain}, not {verified.chain}.")
-        if record.address is not None and record.address != verified.address:
-            raise InvalidNonce("This nonce was issued for another address.")
-        _check_issued_at(
-            message.issued_at_time, issued_at=record.issued_at, expires_at=record.expires_at
-        )
-
-    return NonceSpend(nonce=message.nonce, check=check)
-
-
-def _check_issued_at(moment: datetime, *, issued_at: datetime, expires_at: datetime) -> None:
-    if not issued_at - CLOCK_SKEW <= moment <= expires_at:
-        raise InvalidNonce("The message's Issued At lies outside the life of its nonce.")
 
 
 def authorised_session_key(body: LoginRequest, verified: VerifiedSignIn) -> SessionPublicKey | None:

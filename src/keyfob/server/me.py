@@ -6,7 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from keyfob.server.auth import CurrentUser, RuntimeDep, user_out
+from keyfob.server.bearer import CurrentUser, user_out
+from keyfob.server.infra.runtime import RuntimeDep
 from keyfob.server.schemas import UserOut
 
 router = APIRouter()

@@ -11,11 +11,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.engine import Connection
 
-from keyfob.server.audit import client_ip, record_event
-from keyfob.server.auth import CurrentUser, RuntimeDep, user_out
-from keyfob.server.lifetimes import deny_until
-from keyfob.server.login import nonce_spend, verify_signature
+from keyfob.server.bearer import CurrentUser, user_out
+from keyfob.server.infra.runtime import RuntimeDep
 from keyfob.server.schemas import IdentityOut, LinkWalletRequest, UserOut
+from keyfob.server.services.audit import client_ip, record_event
+from keyfob.server.services.lifetimes import deny_until
+from keyfob.server.services.wallet import nonce_spend, verify_signature
 from keyfob.server.step_up import SteppedUpUser
 from keyfob.store.store import spend_nonce
 

@@ -17,13 +17,8 @@ from keyfob.core.signin_message import SignInMessage, format_time
 from keyfob.core.solana import is_solana_address
 from keyfob.errors import InvalidRequest, MessageMismatch
 from keyfob.server.infra.runtime import Runtime, get_runtime
-from keyfob.server.schemas import (
-    Chain,
-    MessageFields,
-    NonceRequest,
-    NonceResponse,
-    json_response,
-)
+from keyfob.server.schemas import MessageFields, NonceRequest, NonceResponse, json_response
+from keyfob.server.services.wallet import Chain
 from keyfob.store.records import NonceRecord
 
 router = APIRouter(tags=["wallet sign-in"])

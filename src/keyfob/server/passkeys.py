@@ -7,22 +7,22 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from keyfob.server.audit import client_ip
-from keyfob.server.auth import RuntimeDep, token_response
-from keyfob.server.infra.runtime import Runtime
-from keyfob.server.passkey_flow import (
-    PasskeySignIn,
-    begin_registration,
-    begin_sign_in,
-    finish_registration,
-    finish_sign_in,
-)
+from keyfob.server.bearer import token_response
+from keyfob.server.infra.runtime import Runtime, RuntimeDep
 from keyfob.server.schemas import (
     PasskeyOptionsOut,
     PasskeyOptionsRequest,
     PasskeyVerifyRequest,
     TokenResponse,
     json_response,
+)
+from keyfob.server.services.audit import client_ip
+from keyfob.server.services.passkey_flow import (
+    PasskeySignIn,
+    begin_registration,
+    begin_sign_in,
+    finish_registration,
+    finish_sign_in,
 )
 from keyfob.server.step_up import OptionalSteppedUpUser
 

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Response
 
 from keyfob.core.tokens import hash_refresh_token, new_refresh_token
 from keyfob.errors import Forbidden, InvalidToken
-from keyfob.server.auth import AnyClaims, RuntimeDep, token_response
-from keyfob.server.infra.runtime import Runtime
-from keyfob.server.lifetimes import deny_until, max_age
+from keyfob.server.bearer import AnyClaims, token_response
+from keyfob.server.infra.runtime import Runtime, RuntimeDep
 from keyfob.server.schemas import LogoutRequest, RefreshRequest, TokenResponse, json_response
+from keyfob.server.services.lifetimes import deny_until, max_age
 
 router = APIRouter(tags=["tokens"])
 

@@ -9,17 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel
 from pydantic.alias_generators import to_camel
 from starlette.responses import Response
 
-from keyfob.server.infra.inputs import MessageText, Text, Thumbprint, UrlSafe, Username
-
-Chain = Literal["ethereum", "nimiq", "solana"]
-
-
-class Body(BaseModel):
-    """Base: camelCase aliases, unknown fields refused, strings bounded."""
-
-    model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", str_max_length=16384
-    )
+from keyfob.server.infra.inputs import Body, Text, Thumbprint, UrlSafe, Username
+from keyfob.server.services.wallet import Chain, SignedMessage
 
 
 class NonceRequest(Body):
@@ -52,15 +43,6 @@ class NonceResponse(Body):
     message: str | None
     expires_at: datetime
     fields: MessageFields
-
-
-class SignedMessage(Body):
-    """A wallet's signed sign-in message and signature, as the wallet gave them."""
-
-    chain: Chain
-    message: MessageText = Field(min_length=1)
-    signature: Text = Field(min_length=1, max_length=1024)
-    public_key: Text | None = Field(default=None, max_length=256)
 
 
 class LoginRequest(SignedMessage):

@@ -8,15 +8,16 @@ from fastapi import APIRouter, Request, Response
 
 from keyfob.core.session_keys import parse_session_key, verify_session_key_proof
 from keyfob.errors import Forbidden, InvalidSessionKey, NotFound
-from keyfob.server.auth import Claims, CurrentUser, RuntimeDep, mint_access_token
-from keyfob.server.infra.runtime import Runtime
-from keyfob.server.lifetimes import access_token_lifetime, session_end
+from keyfob.server.bearer import Claims, CurrentUser
+from keyfob.server.infra.runtime import Runtime, RuntimeDep
 from keyfob.server.schemas import (
     AccessTokenResponse,
     SessionKeyOut,
     SessionKeyTokenRequest,
     json_response,
 )
+from keyfob.server.services.lifetimes import access_token_lifetime, session_end
+from keyfob.server.services.tokens import mint_access_token
 from keyfob.server.step_up import check_step_up
 from keyfob.store.records import SessionKeyRecord
 from keyfob.store.rows_admin import storable

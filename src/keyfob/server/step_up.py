@@ -30,21 +30,14 @@ from keyfob.core.step_up import (
 )
 from keyfob.core.tokens import AccessTokenClaims
 from keyfob.errors import InvalidChallenge, InvalidCredential, InvalidRequest, KeyfobError
-from keyfob.server.audit import client_ip, record_event
-from keyfob.server.auth import (
-    Claims,
-    CurrentUser,
-    RuntimeDep,
-    bearer_token,
-    current_user,
-    verify_account_token,
-)
-from keyfob.server.infra.inputs import MessageText, Text
-from keyfob.server.infra.runtime import Runtime, get_runtime
-from keyfob.server.login import CLOCK_SKEW, verify_signature
+from keyfob.server.bearer import Claims, CurrentUser, bearer_token, current_user
+from keyfob.server.infra.inputs import Body, MessageText, Text
+from keyfob.server.infra.runtime import Runtime, RuntimeDep, get_runtime
 from keyfob.server.nonce import canonical_address
-from keyfob.server.passkey_flow import check_assertion
-from keyfob.server.schemas import Body, Chain, SignedMessage
+from keyfob.server.services.audit import client_ip, record_event
+from keyfob.server.services.passkey_flow import check_assertion
+from keyfob.server.services.tokens import verify_account_token
+from keyfob.server.services.wallet import CLOCK_SKEW, Chain, SignedMessage, verify_signature
 from keyfob.store.passkeys import PASSKEY
 from keyfob.store.records import PasskeyChallengeRecord, UserRecord
 from keyfob.store.rows_admin import storable

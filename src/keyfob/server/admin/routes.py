@@ -9,7 +9,7 @@ from starlette.responses import Response
 from keyfob.server.admin import audit_log, clients, users
 from keyfob.server.admin.guard import LOGIN_PATH, admin_endpoint, admin_form, current_admin
 from keyfob.server.admin.views import see_other
-from keyfob.server.sso import end_sso_session
+from keyfob.server.services.sso import end_sso_session
 
 
 @admin_endpoint

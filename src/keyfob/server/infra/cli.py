@@ -14,13 +14,13 @@ from pydantic import ValidationError
 from keyfob.core.keys import SigningKey, hs256_secret
 from keyfob.core.redirects import DELIVERIES
 from keyfob.errors import KeyfobError
-from keyfob.server.admin.enrollment import LINK_LIFETIME, create_enrollment_link
-from keyfob.server.audit import record_event
-from keyfob.server.clients import DELIVERY_NOTES, create_client
 from keyfob.server.infra.access_log import log_config
 from keyfob.server.infra.keyring import rotate_signing_key
 from keyfob.server.infra.runtime import open_runtime, utc_now
 from keyfob.server.infra.settings import Settings
+from keyfob.server.services.audit import record_event
+from keyfob.server.services.clients import DELIVERY_NOTES, create_client
+from keyfob.server.services.enrollment import LINK_LIFETIME, create_enrollment_link
 from keyfob.store import Store
 from keyfob.store.migrate import migrate
 

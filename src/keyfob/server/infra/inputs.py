@@ -11,7 +11,7 @@ value fails an insert on PostgreSQL only. So no string reaches the store uncheck
   check of every path parameter and the control-character check of every query parameter, on
   every surface (JSON API, hosted pages, admin panel), including routes added later.
 - The body types below (usernames, thumbprints, tokens, free text) give 422
-  ``invalid_request`` through the request models.
+  ``invalid_request`` through the request models, every one a :class:`Body`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ import re
 from typing import Annotated
 from urllib.parse import unquote_to_bytes
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
@@ -126,3 +127,11 @@ class UrlGuardMiddleware:
             else error_response(error.status, error.code, error.message)
         )
         await response(scope, receive, send)
+
+
+class Body(BaseModel):
+    """Base: camelCase aliases, unknown fields refused, strings bounded."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", str_max_length=16384
+    )

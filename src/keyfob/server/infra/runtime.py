@@ -6,7 +6,9 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Annotated
 
+from fastapi import Depends
 from starlette.requests import HTTPConnection
 
 from keyfob.core.secretbox import derive_key
@@ -50,6 +52,10 @@ async def get_runtime(connection: HTTPConnection) -> Runtime:
     """
     runtime: Runtime = connection.app.state.runtime
     return runtime
+
+
+#: How a route takes the runtime: ``runtime: RuntimeDep``.
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
 @asynccontextmanager

@@ -36,10 +36,10 @@ from keyfob.errors import (
     InvalidRequest,
     SignCountRegression,
 )
-from keyfob.server.audit import failures_audited, record_event, sign_in_event
 from keyfob.server.infra.inputs import USERNAME
 from keyfob.server.infra.runtime import Runtime
-from keyfob.server.lifetimes import first_refresh_expiry
+from keyfob.server.services.audit import failures_audited, record_event, sign_in_event
+from keyfob.server.services.lifetimes import first_refresh_expiry
 from keyfob.store import NonceSpend, SignInOutcome
 from keyfob.store.passkeys import PASSKEY, NewPasskey
 from keyfob.store.records import PasskeyChallengeRecord, PasskeyRecord, UserRecord
