@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from keyfob.core.challenge import issue_challenge
 from keyfob.core.tokens import AccessTokenClaims
 from keyfob.errors import InvalidToken, TokenRevoked
-from keyfob.server.login import challenge_audience
+from keyfob.server.api.login import challenge_audience
 from keyfob.server.services.tokens import verify_account_token, verify_bearer
 from tests.node_clients import NodeClients
 from tests.server.conftest import Server

@@ -14,7 +14,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -80,6 +80,29 @@ def error_page(request: Request, error: KeyfobError) -> HTMLResponse:
     title = _TITLES.get(status, "Something went wrong" if status >= 500 else "Request refused")
     context = {"title": title, "message": error.message, "code": error.code}
     return render(request, "message.html", context, status=status)
+
+
+_PAGE_PREFIXES = ("/auth/login/", "/auth/registration/", "/auth/logout/", "/admin/")
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def wants_page(request: Request) -> bool:
+    """True for a browser loading a hosted page (a GET, or an HTML form posting to one):
+    its errors are HTML pages. The pages' JSON endpoints keep JSON errors."""
+    path = request.url.path
+    if not (path == "/admin" or path.startswith(_PAGE_PREFIXES)):
+        return False
+    if request.method in ("GET", "HEAD"):
+        return True
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return request.method == "POST" and content_type in _FORM_TYPES
+
+
+def render_error(request: Request, status: int, code: str, message: str) -> Response:
+    """The pages' renderer: :func:`error_page` for an error of this status, code and sentence."""
+    error = KeyfobError(message, code=code)
+    error.status = status
+    return error_page(request, error)
 
 
 class NoSniff:

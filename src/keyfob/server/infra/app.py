@@ -10,22 +10,12 @@ from datetime import datetime
 from fastapi import FastAPI
 
 from keyfob import __version__
-from keyfob.server import (
-    challenge,
-    docs,
-    hosted,
-    login,
-    me,
-    methods,
-    nonce,
-    passkeys,
-    refresh,
-    session_keys,
-    step_up,
-)
+from keyfob.server import docs, hosted, pages
 from keyfob.server.admin import routes as admin_routes
-from keyfob.server.fastpath import FastPath
-from keyfob.server.infra.errors import install_error_handlers
+from keyfob.server.api import errors as api_errors
+from keyfob.server.api import routes as api_routes
+from keyfob.server.api.fastpath import FastPath
+from keyfob.server.infra.errors import ErrorRendering, install_error_handlers
 from keyfob.server.infra.headers import SecurityHeadersMiddleware
 from keyfob.server.infra.housekeeping import housekeeping
 from keyfob.server.infra.inputs import UrlGuardMiddleware
@@ -50,8 +40,9 @@ def create_app(
 ) -> FastAPI:
     """Build the keyfob server; its lifespan migrates the database and loads the keys.
 
-    ``fast_path`` serves the sign-in endpoints through :class:`~keyfob.server.fastpath.FastPath`
-    (the default); without it FastAPI's own routes answer them, identically but slower.
+    ``fast_path`` serves the sign-in endpoints through
+    :class:`~keyfob.server.api.fastpath.FastPath` (the default); without it FastAPI's own routes
+    answer them, identically but slower.
     """
     settings = settings or Settings()
 
@@ -72,31 +63,24 @@ def create_app(
         docs_url=None,  # keyfob.server.docs serves /docs without a CDN
         redoc_url=None,
     )
-    install_error_handlers(app)
-    for module in (
-        nonce,
-        login,
-        challenge,
-        refresh,
-        session_keys,
-        me,
-        passkeys,
-        methods,
-        step_up,
-    ):
-        app.include_router(module.router)
-    # hosted pages
+    # Each surface renders its own errors: HTML pages for the hosted pages and the admin panel,
+    # the JSON body for the API and every other path.
+    errors = ErrorRendering(
+        default=api_errors.render_error, surfaces=((pages.wants_page, pages.render_error),)
+    )
+    install_error_handlers(app, errors)
+    api_routes.install(app)
     hosted.install(app)
-    # admin panel
     admin_routes.install(app)
     docs.install(app)
     if fast_path:
-        app.add_middleware(FastPath, runtime=lambda: app.state.runtime)
+        routes = api_routes.FAST_ROUTES
+        app.add_middleware(FastPath, runtime=lambda: app.state.runtime, routes=routes)
     app.add_middleware(
         RateLimitMiddleware, per_minute=settings.rate_limit, proxies=settings.proxies
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(UrlGuardMiddleware)
+    app.add_middleware(UrlGuardMiddleware, errors=errors)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.public_url.startswith("https://"))
     return app
 

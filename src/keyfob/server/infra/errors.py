@@ -1,21 +1,33 @@
-"""The one place where errors become HTTP responses: ``{"error": code, "message": sentence}``."""
+"""Where errors become HTTP responses: found once here, rendered by the surface they belong to.
+
+A :class:`KeyfobError`, FastAPI's validation error, Starlette's HTTP error or anything unexpected
+becomes a status, a stable ``code`` and a sentence here; :class:`ErrorRendering` hands them to
+the renderer of the surface that claims the request (the hosted pages and the admin panel answer
+HTML pages), else to the default (the JSON API's ``{"error": code, "message": sentence}``).
+:mod:`keyfob.server.infra.app` wires the surfaces' renderers in.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from keyfob.errors import KeyfobError
-from keyfob.server.pages import error_page
 
 log = logging.getLogger("keyfob")
+
+#: A surface's error renderer: ``(request, status, code, message)`` to a response.
+Renderer = Callable[[Request, int, str, str], Response]
+#: Whether a request belongs to a surface (its errors are that surface's to render).
+Claim = Callable[[Request], bool]
 
 _HTTP_ERRORS = {
     400: ("bad_request", "The request is malformed."),
@@ -27,17 +39,23 @@ _HTTP_ERRORS = {
     415: ("unsupported_media_type", "Send the body as application/json."),
     429: ("rate_limited", "Too many requests; slow down and try again shortly."),
 }
+UNEXPECTED = "keyfob hit an unexpected error; it was logged."
 
 
-def error_headers(status: int, code: str) -> dict[str, str]:
-    """Extra headers of an error response: a 401 says which Bearer error it was (RFC 6750)."""
-    return {"WWW-Authenticate": f'Bearer error="{code}"'} if status == 401 else {}
+@dataclass(frozen=True)
+class ErrorRendering:
+    """The renderers of the surfaces: the first whose claim takes the request renders its
+    errors, ``default`` every other request's."""
 
+    default: Renderer
+    surfaces: tuple[tuple[Claim, Renderer], ...] = ()
 
-def error_response(status: int, code: str, message: str) -> JSONResponse:
-    """Build the JSON error body every keyfob error uses."""
-    headers = error_headers(status, code)
-    return JSONResponse({"error": code, "message": message}, status_code=status, headers=headers)
+    def respond(self, request: Request, status: int, code: str, message: str) -> Response:
+        """The error response for ``request``, rendered by the surface it belongs to."""
+        for claims, render in self.surfaces:
+            if claims(request):
+                return render(request, status, code, message)
+        return self.default(request, status, code, message)
 
 
 def describe_validation(errors: Sequence[Any]) -> str:
@@ -51,59 +69,32 @@ def describe_validation(errors: Sequence[Any]) -> str:
     return "Invalid request: " + "; ".join(problems) + "."
 
 
-_PAGE_PREFIXES = ("/auth/login/", "/auth/registration/", "/auth/logout/", "/admin/")
-_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+def install_error_handlers(app: FastAPI, rendering: ErrorRendering) -> None:
+    """Register the mapping above on ``app``, answering through ``rendering``."""
+    respond = rendering.respond
 
+    async def keyfob_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, KeyfobError)
+        if exc.status >= 500:
+            log.error("%s: %s", exc.code, exc.message)
+        return respond(request, exc.status, exc.code, exc.message)
 
-def wants_page(request: Request) -> bool:
-    """True for a browser loading a hosted page (a GET, or an HTML form posting to one):
-    its errors are HTML pages. The pages' JSON endpoints keep JSON errors."""
-    path = request.url.path
-    if not (path == "/admin" or path.startswith(_PAGE_PREFIXES)):
-        return False
-    if request.method in ("GET", "HEAD"):
-        return True
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    return request.method == "POST" and content_type in _FORM_TYPES
+    async def validation_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        return respond(request, 422, "invalid_request", describe_validation(exc.errors()))
 
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        code, sentence = _HTTP_ERRORS.get(exc.status_code, ("http_error", "The request failed."))
+        phrase = HTTPStatus(exc.status_code).phrase if exc.status_code in _HTTP_ERRORS else None
+        detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else sentence
+        return respond(request, exc.status_code, code, detail)
 
-def _respond(request: Request, status: int, code: str, message: str) -> Response:
-    if wants_page(request):
-        error = KeyfobError(message, code=code)
-        error.status = status
-        return error_page(request, error)
-    return error_response(status, code, message)
+    async def unexpected_error(request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error", exc_info=exc)
+        return respond(request, 500, "internal_error", UNEXPECTED)
 
-
-async def _keyfob_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, KeyfobError)
-    if exc.status >= 500:
-        log.error("%s: %s", exc.code, exc.message)
-    return _respond(request, exc.status, exc.code, exc.message)
-
-
-async def _validation_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, RequestValidationError)
-    return _respond(request, 422, "invalid_request", describe_validation(exc.errors()))
-
-
-async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, StarletteHTTPException)
-    code, sentence = _HTTP_ERRORS.get(exc.status_code, ("http_error", "The request failed."))
-    phrase = HTTPStatus(exc.status_code).phrase if exc.status_code in _HTTP_ERRORS else None
-    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else sentence
-    return _respond(request, exc.status_code, code, detail)
-
-
-async def _unexpected_error(request: Request, exc: Exception) -> Response:
-    log.exception("unexpected error", exc_info=exc)
-    message = "keyfob hit an unexpected error; it was logged."
-    return _respond(request, 500, "internal_error", message)
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    """Register the mapping above on ``app``."""
-    app.add_exception_handler(KeyfobError, _keyfob_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected_error)
+    app.add_exception_handler(KeyfobError, keyfob_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected_error)

@@ -24,12 +24,10 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from keyfob.errors import InvalidRequest, InvalidUrl, KeyfobError
-from keyfob.server.infra.errors import error_response, wants_page
-from keyfob.server.pages import error_page
+from keyfob.server.infra.errors import ErrorRendering
 
 #: C0 controls, DEL and C1 controls: no keyfob value holds one.
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -111,21 +109,18 @@ def url_problem(scope: Scope) -> str | None:
 class UrlGuardMiddleware:
     """Refuse URLs :func:`url_problem` finds fault with, in the answering surface's format."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, errors: ErrorRendering) -> None:
         self.app = app
+        self.errors = errors
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         problem = url_problem(scope) if scope["type"] == "http" else None
         if problem is None:
             await self.app(scope, receive, send)
             return
-        request = Request(scope, receive)
         error: KeyfobError = InvalidUrl(problem)
-        response: Response = (
-            error_page(request, error)
-            if wants_page(request)
-            else error_response(error.status, error.code, error.message)
-        )
+        request = Request(scope, receive)
+        response = self.errors.respond(request, error.status, error.code, error.message)
         await response(scope, receive, send)
 
 

@@ -13,7 +13,6 @@ from limits.aio.strategies import FixedWindowRateLimiter
 from limits.storage import storage_from_string
 
 from keyfob.server.infra.client_address import TrustedProxies, client_address, rate_limit_key
-from keyfob.server.infra.errors import error_headers
 from keyfob.server.infra.rate_limit import LIMITED_ROUTES, MEMORY_STORAGE, LimitedRoutes
 
 Scope = MutableMapping[str, Any]
@@ -36,10 +35,13 @@ async def send_json(
     await send({"type": "http.response.body", "body": body})
 
 
-async def send_json_error(send: Send, status: int, code: str, message: str) -> None:
-    """Answer with keyfob's error body straight from ASGI."""
+async def send_json_error(
+    send: Send, status: int, code: str, message: str, extra: dict[str, str] | None = None
+) -> None:
+    """Answer with keyfob's JSON error body straight from ASGI: the middleware's own answers
+    (413, 429), which stop a request before any surface sees it, are JSON whatever the path."""
     body = json.dumps({"error": code, "message": message}).encode()
-    await send_json(send, status, body, error_headers(status, code))
+    await send_json(send, status, body, extra)
 
 
 class _BodyTooLarge(Exception):
@@ -132,7 +134,10 @@ class RateLimitMiddleware:
             return
         reset_at = (await self.limiter.get_window_stats(item, key)).reset_time
         retry_after = max(1, math.ceil(reset_at - time.time()))
-        body = json.dumps(
-            {"error": "rate_limited", "message": "Too many requests; wait a minute and try again."}
-        ).encode()
-        await send_json(send, 429, body, {"Retry-After": str(retry_after)})
+        await send_json_error(
+            send,
+            429,
+            "rate_limited",
+            "Too many requests; wait a minute and try again.",
+            {"Retry-After": str(retry_after)},
+        )

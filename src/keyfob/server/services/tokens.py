@@ -3,7 +3,7 @@
 Two kinds: the access token apps receive (signed with the keyring's current key) and the
 account token that only keyfob's own ``/auth/*`` account endpoints take (HS256 under a key
 derived from ``KEYFOB_SECRET_KEY``, see :func:`account_key`). Reading the token off a request
-is the surfaces' business (:mod:`keyfob.server.bearer`).
+is the surfaces' business (:mod:`keyfob.server.api.bearer`).
 """
 
 from __future__ import annotations

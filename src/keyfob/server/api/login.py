@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
-from starlette.responses import Response
 
 from keyfob.core.amr import wallet_amr
 from keyfob.core.challenge import verify_challenge
@@ -15,16 +11,14 @@ from keyfob.core.session_keys import SessionPublicKey, parse_session_key, thumbp
 from keyfob.core.signin_message import VerifiedSignIn
 from keyfob.core.tokens import hash_refresh_token, new_refresh_token
 from keyfob.errors import InvalidRequest, InvalidSessionKey, LegacyFlowDisabled
-from keyfob.server.bearer import token_response
-from keyfob.server.infra.runtime import Runtime, get_runtime
-from keyfob.server.schemas import LoginRequest, TokenResponse, json_response
-from keyfob.server.services.audit import client_ip, failures_audited, sign_in_event
+from keyfob.server.api.responses import token_response
+from keyfob.server.api.schemas import LoginRequest, TokenResponse
+from keyfob.server.infra.runtime import Runtime
+from keyfob.server.services.audit import failures_audited, sign_in_event
 from keyfob.server.services.lifetimes import first_refresh_expiry, session_key_expiry
 from keyfob.server.services.wallet import nonce_spend, verify_signature
 from keyfob.store import NonceSpend
 from keyfob.store.records import AuditEvent, SessionKeyRecord
-
-router = APIRouter(tags=["wallet sign-in"])
 
 
 def is_challenge(body: LoginRequest) -> bool:
@@ -94,14 +88,6 @@ async def sign_in(runtime: Runtime, body: LoginRequest, ip: str | None = None) -
             session_key=authorised_session_key(body, verified),
             audit=sign_in_event(runtime, verified.chain, ip=ip),
         )
-
-
-@router.post("/auth/login", response_model=TokenResponse, response_model_by_alias=True)
-async def login(
-    body: LoginRequest, request: Request, runtime: Annotated[Runtime, Depends(get_runtime)]
-) -> Response:
-    """Sign in with a wallet signature; the first sign-in creates the user."""
-    return json_response(await sign_in(runtime, body, client_ip(request)))
 
 
 async def start_session(

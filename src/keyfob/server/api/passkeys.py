@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from starlette.responses import Response
 
-from keyfob.server.bearer import token_response
-from keyfob.server.infra.runtime import Runtime, RuntimeDep
-from keyfob.server.schemas import (
+from keyfob.server.api.responses import token_response
+from keyfob.server.api.schemas import (
     PasskeyOptionsOut,
     PasskeyOptionsRequest,
     PasskeyVerifyRequest,
     TokenResponse,
     json_response,
 )
+from keyfob.server.api.step_up import OptionalSteppedUpUser
+from keyfob.server.infra.runtime import Runtime, RuntimeDep
 from keyfob.server.services.audit import client_ip
 from keyfob.server.services.passkey_flow import (
     PasskeySignIn,
@@ -24,9 +25,6 @@ from keyfob.server.services.passkey_flow import (
     finish_registration,
     finish_sign_in,
 )
-from keyfob.server.step_up import OptionalSteppedUpUser
-
-router = APIRouter(prefix="/auth/passkey", tags=["passkeys"])
 
 
 def _tokens(runtime: Runtime, done: PasskeySignIn) -> TokenResponse:
@@ -48,7 +46,6 @@ async def sign_in_with_passkey(
     return _tokens(runtime, await finish_sign_in(runtime, body.credential, ip=ip))
 
 
-@router.post("/register/options")
 async def register_options(
     body: PasskeyOptionsRequest, runtime: RuntimeDep, user: OptionalSteppedUpUser
 ) -> dict[str, Any]:
@@ -58,25 +55,9 @@ async def register_options(
     return options.options
 
 
-@router.post("/register/verify", response_model=TokenResponse, response_model_by_alias=True)
 async def register_verify(
     body: PasskeyVerifyRequest, request: Request, runtime: RuntimeDep, user: OptionalSteppedUpUser
 ) -> Response:
     """Store the new passkey and sign in with it (same response as ``POST /auth/login``)."""
     done = await finish_registration(runtime, body.credential, user=user, ip=client_ip(request))
     return json_response(_tokens(runtime, done))
-
-
-@router.post("/login/options")
-async def login_options(body: PasskeyOptionsRequest, runtime: RuntimeDep) -> dict[str, Any]:
-    """Request options (``PublicKeyCredentialRequestOptionsJSON``); without a username the
-    browser offers every passkey it holds for this site (usernameless sign-in)."""
-    return (await sign_in_options(runtime, body)).root
-
-
-@router.post("/login/verify", response_model=TokenResponse, response_model_by_alias=True)
-async def login_verify(
-    body: PasskeyVerifyRequest, request: Request, runtime: RuntimeDep
-) -> Response:
-    """Sign in with a passkey (same response as ``POST /auth/login``)."""
-    return json_response(await sign_in_with_passkey(runtime, body, client_ip(request)))

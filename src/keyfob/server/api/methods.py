@@ -1,35 +1,32 @@
 """Account linking: list a user's sign-in methods, add a wallet, remove a method (not the last).
 
 Every call takes the account token; adding or removing a method also a fresh step-up grant
-(:mod:`keyfob.server.step_up`). Adding a passkey to an account is
+(:mod:`keyfob.server.api.step_up`). Adding a passkey to an account is
 ``POST /auth/passkey/register/options`` and ``/verify`` with both (see
-:mod:`keyfob.server.passkeys`).
+:mod:`keyfob.server.api.passkeys`).
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from sqlalchemy.engine import Connection
 
-from keyfob.server.bearer import CurrentUser, user_out
+from keyfob.server.api.bearer import CurrentUser
+from keyfob.server.api.responses import user_out
+from keyfob.server.api.schemas import IdentityOut, LinkWalletRequest, UserOut
+from keyfob.server.api.step_up import SteppedUpUser
 from keyfob.server.infra.runtime import RuntimeDep
-from keyfob.server.schemas import IdentityOut, LinkWalletRequest, UserOut
 from keyfob.server.services.audit import client_ip, record_event
 from keyfob.server.services.lifetimes import deny_until
 from keyfob.server.services.wallet import nonce_spend, verify_signature
-from keyfob.server.step_up import SteppedUpUser
 from keyfob.store.store import spend_nonce
 
-router = APIRouter(prefix="/auth/methods", tags=["account"])
 
-
-@router.get("", response_model=list[IdentityOut], response_model_by_alias=True)
 async def list_methods(user: CurrentUser) -> list[IdentityOut]:
     """The signed-in user's sign-in methods: wallets and passkeys."""
     return user_out(user).identities
 
 
-@router.post("/wallet", response_model=UserOut, response_model_by_alias=True)
 async def add_wallet(
     body: LinkWalletRequest, request: Request, user: SteppedUpUser, runtime: RuntimeDep
 ) -> UserOut:
@@ -64,7 +61,6 @@ async def add_wallet(
     return user_out(updated)
 
 
-@router.delete("/{identity_id}", status_code=204)
 async def remove_method(
     identity_id: str, request: Request, user: SteppedUpUser, runtime: RuntimeDep
 ) -> Response:

@@ -4,29 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
-
-from keyfob.server.bearer import CurrentUser, user_out
+from keyfob.server.api.bearer import CurrentUser
+from keyfob.server.api.responses import user_out
+from keyfob.server.api.schemas import UserOut
 from keyfob.server.infra.runtime import RuntimeDep
-from keyfob.server.schemas import UserOut
-
-router = APIRouter()
 
 
-@router.get("/auth/me", response_model=UserOut, response_model_by_alias=True, tags=["tokens"])
 async def me(user: CurrentUser) -> UserOut:
     """The signed-in user and their sign-in methods."""
     return user_out(user)
 
 
-@router.get("/.well-known/jwks.json", tags=["keys"])
 async def jwks(runtime: RuntimeDep) -> dict[str, Any]:
     """The public keys that verify keyfob's access tokens (empty when tokens are HS256)."""
     keys = await runtime.keyring.refresh_if_stale(now=runtime.now())
     return keys.jwks
 
 
-@router.get("/auth/denylist", tags=["keys"])
 async def denylist(runtime: RuntimeDep) -> dict[str, Any]:
     """Access tokens revoked before their expiry, for apps to consult: ``revoked`` by ``jti``
     (the token a logout was sent with), ``revoked_sessions`` by ``sid`` (every token of a
@@ -43,7 +37,6 @@ async def denylist(runtime: RuntimeDep) -> dict[str, Any]:
     }
 
 
-@router.get("/healthz", tags=["health"])
 async def healthz() -> dict[str, str]:
     """Liveness: the process answers."""
     return {"status": "ok"}

@@ -4,25 +4,22 @@ from __future__ import annotations
 
 import json
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request
 
 from keyfob.core.session_keys import parse_session_key, verify_session_key_proof
 from keyfob.errors import Forbidden, InvalidSessionKey, NotFound
-from keyfob.server.bearer import Claims, CurrentUser
-from keyfob.server.infra.runtime import Runtime, RuntimeDep
-from keyfob.server.schemas import (
+from keyfob.server.api.bearer import Claims, CurrentUser
+from keyfob.server.api.schemas import (
     AccessTokenResponse,
     SessionKeyOut,
     SessionKeyTokenRequest,
-    json_response,
 )
+from keyfob.server.api.step_up import check_step_up
+from keyfob.server.infra.runtime import Runtime, RuntimeDep
 from keyfob.server.services.lifetimes import access_token_lifetime, session_end
 from keyfob.server.services.tokens import mint_access_token
-from keyfob.server.step_up import check_step_up
 from keyfob.store.records import SessionKeyRecord
 from keyfob.store.rows_admin import storable
-
-router = APIRouter(tags=["session keys"])
 
 
 async def mint_for_session_key(
@@ -59,14 +56,6 @@ async def mint_for_session_key(
     )
 
 
-@router.post(
-    "/auth/session-key/token", response_model=AccessTokenResponse, response_model_by_alias=True
-)
-async def session_key_token(body: SessionKeyTokenRequest, runtime: RuntimeDep) -> Response:
-    """Mint an access token for a timestamp the session key signed within the last 30 seconds."""
-    return json_response(await mint_for_session_key(runtime, body))
-
-
 def _out(record: SessionKeyRecord) -> SessionKeyOut:
     return SessionKeyOut(
         thumbprint=record.thumbprint,
@@ -77,14 +66,12 @@ def _out(record: SessionKeyRecord) -> SessionKeyOut:
     )
 
 
-@router.get("/auth/session-keys", response_model=list[SessionKeyOut], response_model_by_alias=True)
 async def list_session_keys(user: CurrentUser, runtime: RuntimeDep) -> list[SessionKeyOut]:
     """The signed-in user's live app session keys."""
     records = await runtime.store.list_session_keys(user.id, now=runtime.now())
     return [_out(record) for record in records]
 
 
-@router.delete("/auth/session-keys/{thumbprint}", status_code=204, response_class=Response)
 async def revoke_session_key(
     thumbprint: str, request: Request, claims: Claims, user: CurrentUser, runtime: RuntimeDep
 ) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from pydantic import Field
 from starlette.requests import HTTPConnection
 
@@ -30,10 +30,10 @@ from keyfob.core.step_up import (
 )
 from keyfob.core.tokens import AccessTokenClaims
 from keyfob.errors import InvalidChallenge, InvalidCredential, InvalidRequest, KeyfobError
-from keyfob.server.bearer import Claims, CurrentUser, bearer_token, current_user
+from keyfob.server.api.bearer import Claims, CurrentUser, bearer_token, current_user
+from keyfob.server.api.nonce import canonical_address
 from keyfob.server.infra.inputs import Body, MessageText, Text
 from keyfob.server.infra.runtime import Runtime, RuntimeDep, get_runtime
-from keyfob.server.nonce import canonical_address
 from keyfob.server.services.audit import client_ip, record_event
 from keyfob.server.services.passkey_flow import check_assertion
 from keyfob.server.services.tokens import verify_account_token
@@ -45,8 +45,6 @@ from keyfob.store.rows_admin import storable
 HEADER = "X-Keyfob-Step-Up"
 PASSKEY_PURPOSE = "step-up-passkey"
 WALLET_PURPOSE = "step-up-wallet"
-
-router = APIRouter(prefix="/auth/step-up", tags=["account"])
 
 
 class StepUpOptionsRequest(Body):
@@ -126,7 +124,6 @@ SteppedUpUser = Annotated[UserRecord, Depends(stepped_up_user)]
 OptionalSteppedUpUser = Annotated[UserRecord | None, Depends(optional_stepped_up_user)]
 
 
-@router.post("/options", response_model=StepUpOptionsOut, response_model_by_alias=True)
 async def step_up_options(
     body: StepUpOptionsRequest, user: CurrentUser, runtime: RuntimeDep
 ) -> StepUpOptionsOut:
@@ -172,7 +169,6 @@ async def step_up_options(
     return StepUpOptionsOut(method="wallet", message=message.to_text(), expires_at=expires_at)
 
 
-@router.post("/verify", response_model=StepUpGrantOut, response_model_by_alias=True)
 async def step_up_verify(
     body: StepUpVerifyRequest,
     request: Request,

@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from starlette.responses import Response
 
 from keyfob.core.eip55 import to_checksum_address
@@ -16,12 +16,10 @@ from keyfob.core.session_keys import parse_session_key, session_key_resource
 from keyfob.core.signin_message import SignInMessage, format_time
 from keyfob.core.solana import is_solana_address
 from keyfob.errors import InvalidRequest, MessageMismatch
+from keyfob.server.api.schemas import MessageFields, NonceRequest, NonceResponse, json_response
 from keyfob.server.infra.runtime import Runtime, get_runtime
-from keyfob.server.schemas import MessageFields, NonceRequest, NonceResponse, json_response
 from keyfob.server.services.wallet import Chain
 from keyfob.store.records import NonceRecord
-
-router = APIRouter(tags=["wallet sign-in"])
 
 _ETH_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 
@@ -109,15 +107,6 @@ def _chain_id(runtime: Runtime, chain: str, requested: int | None) -> str | None
     return str(requested)
 
 
-@router.post("/auth/nonce", response_model=NonceResponse, response_model_by_alias=True)
-async def post_nonce(
-    body: NonceRequest, runtime: Annotated[Runtime, Depends(get_runtime)]
-) -> Response:
-    """Issue a nonce and the message to sign (``message`` is null when no address was given)."""
-    return json_response(await issue_nonce(runtime, body))
-
-
-@router.get("/auth/nonce", response_model=NonceResponse, response_model_by_alias=True)
 async def get_nonce(
     runtime: Annotated[Runtime, Depends(get_runtime)],
     chain: Annotated[Chain, Query()],

@@ -1,7 +1,7 @@
-"""The Bearer token of a request, as FastAPI dependencies; the API's views of users and tokens.
+"""The Bearer token of a request, as FastAPI dependencies: the claims or the signed-in user.
 
-Verifying the token is :mod:`keyfob.server.services.tokens`; here it is read off the
-``Authorization`` header and turned into claims or the signed-in user.
+Verifying a token is :mod:`keyfob.server.services.tokens`; here it is read off the
+``Authorization`` header (RFC 6750) first.
 """
 
 from __future__ import annotations
@@ -14,49 +14,12 @@ from starlette.requests import HTTPConnection
 from keyfob.core.tokens import AccessTokenClaims, unverified_kid
 from keyfob.errors import Forbidden, InvalidToken
 from keyfob.server.infra.runtime import Runtime, get_runtime
-from keyfob.server.schemas import IdentityOut, TokenResponse, UserOut
-from keyfob.server.services.lifetimes import access_token_lifetime
 from keyfob.server.services.tokens import (
     ACCOUNT_KID,
-    mint_access_token,
     verify_account_token,
     verify_bearer,
 )
-from keyfob.store.records import SessionRecord, UserRecord
-
-
-def user_out(user: UserRecord) -> UserOut:
-    """The API view of a user."""
-    return UserOut(
-        id=user.id,
-        username=user.username,
-        created_at=user.created_at,
-        last_login=user.last_login,
-        identities=[
-            IdentityOut(
-                id=identity.id,
-                chain=identity.kind,
-                address=identity.address,
-                public_key=identity.public_key.hex() if identity.public_key else None,
-                created_at=identity.created_at,
-                last_used_at=identity.last_used_at,
-            )
-            for identity in user.identities
-        ],
-    )
-
-
-def token_response(
-    runtime: Runtime, user: UserRecord, session: SessionRecord, refresh_token: str
-) -> TokenResponse:
-    """The body of a successful sign-in or refresh."""
-    return TokenResponse(
-        access_token=mint_access_token(runtime, user, session, amr=session.amr),
-        account_token=mint_access_token(runtime, user, session, amr=session.amr, account=True),
-        refresh_token=refresh_token,
-        expires_in=access_token_lifetime(runtime, session),
-        user=user_out(user),
-    )
+from keyfob.store.records import UserRecord
 
 
 def bearer_token(connection: HTTPConnection) -> str:

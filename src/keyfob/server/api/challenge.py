@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from keyfob.core.challenge import issue_challenge
 from keyfob.errors import LegacyFlowDisabled
+from keyfob.server.api.login import challenge_audience
+from keyfob.server.api.schemas import ChallengeResponse
 from keyfob.server.infra.runtime import RuntimeDep
-from keyfob.server.login import challenge_audience
-from keyfob.server.schemas import ChallengeResponse
-
-router = APIRouter(tags=["wallet sign-in"])
 
 
-@router.post("/auth/challenge", response_model=ChallengeResponse, response_model_by_alias=True)
 async def challenge(runtime: RuntimeDep) -> ChallengeResponse:
     """Issue a single-use HS256 challenge JWT; sign it as the message of a Nimiq login.
 

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from fastapi import APIRouter, Response
-
 from keyfob.core.tokens import hash_refresh_token, new_refresh_token
 from keyfob.errors import Forbidden, InvalidToken
-from keyfob.server.bearer import AnyClaims, token_response
+from keyfob.server.api.bearer import AnyClaims
+from keyfob.server.api.responses import token_response
+from keyfob.server.api.schemas import LogoutRequest, RefreshRequest, TokenResponse
 from keyfob.server.infra.runtime import Runtime, RuntimeDep
-from keyfob.server.schemas import LogoutRequest, RefreshRequest, TokenResponse, json_response
 from keyfob.server.services.lifetimes import deny_until, max_age
-
-router = APIRouter(tags=["tokens"])
 
 
 async def refresh_tokens(runtime: Runtime, body: RefreshRequest) -> TokenResponse:
@@ -37,13 +34,6 @@ async def refresh_tokens(runtime: Runtime, body: RefreshRequest) -> TokenRespons
     return token_response(runtime, user, session, new_token)
 
 
-@router.post("/auth/refresh", response_model=TokenResponse, response_model_by_alias=True)
-async def refresh(body: RefreshRequest, runtime: RuntimeDep) -> Response:
-    """Trade a refresh token for a new pair; the old one is spent (reuse revokes the session)."""
-    return json_response(await refresh_tokens(runtime, body))
-
-
-@router.post("/auth/logout", status_code=204, response_class=Response)
 async def logout(claims: AnyClaims, runtime: RuntimeDep, body: LogoutRequest | None = None) -> None:
     """End the session: revoke its refresh tokens and session keys, denylist this access token
     (an app's access token or the account token: ending one's own session only takes away) and,
