@@ -10,7 +10,7 @@ import httpx
 import jwt
 import pytest
 
-from keyfob.server.pages import content_security_policy
+from keyfob.server.pages.render import content_security_policy
 from keyfob.server.services.clients import create_client
 from keyfob.server.services.enrollment import create_enrollment_link
 from keyfob.store.records import ClientRecord

@@ -24,7 +24,8 @@ from keyfob.core.secretbox import derive_key
 from keyfob.errors import CsrfFailed, Forbidden, KeyfobError
 from keyfob.server.infra.inputs import check_form
 from keyfob.server.infra.runtime import Runtime, get_runtime
-from keyfob.server.pages import check_same_origin, error_page
+from keyfob.server.pages.errors import error_page
+from keyfob.server.pages.render import check_same_origin
 from keyfob.server.services.audit import client_ip, record_event
 from keyfob.server.services.sso import current_sso
 from keyfob.store.records import UserRecord

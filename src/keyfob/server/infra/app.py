@@ -10,7 +10,6 @@ from datetime import datetime
 from fastapi import FastAPI
 
 from keyfob import __version__
-from keyfob.server import docs, hosted, pages
 from keyfob.server.admin import routes as admin_routes
 from keyfob.server.api import errors as api_errors
 from keyfob.server.api import routes as api_routes
@@ -22,6 +21,8 @@ from keyfob.server.infra.inputs import UrlGuardMiddleware
 from keyfob.server.infra.middleware import BodyLimitMiddleware, RateLimitMiddleware
 from keyfob.server.infra.runtime import open_runtime, utc_now
 from keyfob.server.infra.settings import Settings
+from keyfob.server.pages import errors as page_errors
+from keyfob.server.pages import routes as page_routes
 
 log = logging.getLogger("keyfob")
 
@@ -60,19 +61,19 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url=None,  # keyfob.server.docs serves /docs without a CDN
+        docs_url=None,  # keyfob.server.pages.docs serves /docs without a CDN
         redoc_url=None,
     )
     # Each surface renders its own errors: HTML pages for the hosted pages and the admin panel,
     # the JSON body for the API and every other path.
     errors = ErrorRendering(
-        default=api_errors.render_error, surfaces=((pages.wants_page, pages.render_error),)
+        default=api_errors.render_error,
+        surfaces=((page_errors.wants_page, page_errors.render_error),),
     )
     install_error_handlers(app, errors)
     api_routes.install(app)
-    hosted.install(app)
+    page_routes.install(app)
     admin_routes.install(app)
-    docs.install(app)
     if fast_path:
         routes = api_routes.FAST_ROUTES
         app.add_middleware(FastPath, runtime=lambda: app.state.runtime, routes=routes)

@@ -11,14 +11,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode, urlsplit
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from keyfob.core.amr import wallet_amr
 from keyfob.core.redirects import match_redirect_uri, redirect_with
 from keyfob.errors import ClientNotPermitted, RegistrationDisabled
-from keyfob.server import hosted_admin
-from keyfob.server.hosted_signin import (
+from keyfob.server.infra.runtime import Runtime, RuntimeDep
+from keyfob.server.pages.hosted_signin import (
     NO_STORE,
     OptionsPageRequest,
     PasskeyPageRequest,
@@ -29,8 +29,7 @@ from keyfob.server.hosted_signin import (
     passkey_sign_in,
     wallet_sign_in,
 )
-from keyfob.server.infra.runtime import Runtime, RuntimeDep
-from keyfob.server.pages import mount_static, render, security_headers
+from keyfob.server.pages.render import render, security_headers
 from keyfob.server.services.audit import client_ip, record_event
 from keyfob.server.services.clients import check_state, get_client, may_use, mint_client_token
 from keyfob.server.services.passkey_flow import (
@@ -40,8 +39,6 @@ from keyfob.server.services.passkey_flow import (
 )
 from keyfob.server.services.sso import current_sso, end_sso_session
 from keyfob.store.records import ClientRecord, UserRecord
-
-router = APIRouter(tags=["hosted pages"], include_in_schema=False)
 
 RedirectUri = Annotated[str | None, Query(alias="redirectUri", max_length=2048)]
 State = Annotated[str | None, Query(max_length=1024)]
@@ -88,7 +85,6 @@ async def _send_back(
     return RedirectResponse(url, status_code=303, headers=security_headers())
 
 
-@router.get("/auth/login/{client_id}")
 async def login_page(
     request: Request,
     client_id: str,
@@ -121,7 +117,6 @@ async def login_page(
     return render(request, "login.html", context)
 
 
-@router.post("/auth/login/{client_id}/passkey/options")
 async def login_options(
     request: Request, client_id: str, body: OptionsPageRequest, runtime: RuntimeDep
 ) -> dict[str, Any]:
@@ -131,7 +126,6 @@ async def login_options(
     return (await begin_sign_in(runtime, username=body.username)).options
 
 
-@router.post("/auth/login/{client_id}/passkey")
 async def login_passkey(
     request: Request, client_id: str, body: PasskeyPageRequest, runtime: RuntimeDep
 ) -> Response:
@@ -145,7 +139,6 @@ async def login_passkey(
     return await continue_to(request, runtime, user, amr, next_url)
 
 
-@router.post("/auth/login/{client_id}/wallet")
 async def login_wallet(
     request: Request, client_id: str, body: WalletPageRequest, runtime: RuntimeDep
 ) -> Response:
@@ -170,7 +163,6 @@ async def _registration_client(runtime: Runtime, client_id: str) -> ClientRecord
     return client
 
 
-@router.get("/auth/registration/{client_id}")
 async def registration_page(
     request: Request,
     client_id: str,
@@ -198,7 +190,6 @@ async def registration_page(
     return render(request, "registration.html", context)
 
 
-@router.post("/auth/registration/{client_id}/options")
 async def registration_options(
     request: Request, client_id: str, body: OptionsPageRequest, runtime: RuntimeDep
 ) -> dict[str, Any]:
@@ -208,7 +199,6 @@ async def registration_options(
     return (await begin_registration(runtime, username=body.username)).options
 
 
-@router.post("/auth/registration/{client_id}/verify")
 async def registration_verify(
     request: Request, client_id: str, body: PasskeyPageRequest, runtime: RuntimeDep
 ) -> Response:
@@ -226,7 +216,6 @@ async def registration_verify(
     return await continue_to(request, runtime, done.outcome.user, done.amr, next_url)
 
 
-@router.get("/auth/logout/{client_id}")
 async def logout(
     request: Request,
     client_id: str,
@@ -253,10 +242,3 @@ async def logout(
             runtime, "sso_logout", user_id=sso.user.id, client_id=client.id, ip=client_ip(request)
         )
     return response
-
-
-def install(app: FastAPI) -> None:
-    """Add the hosted pages (client apps' and the admin sign-in) and their static files."""
-    app.include_router(router)
-    app.include_router(hosted_admin.router)
-    mount_static(app)

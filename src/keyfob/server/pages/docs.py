@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
 
-from keyfob.server.pages import NoSniff, render
+from keyfob.server.pages.render import NoSniff, render
 
 DOCS_PATH = "/docs"
 ASSETS_PATH = "/docs/assets"

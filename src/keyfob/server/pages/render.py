@@ -1,4 +1,4 @@
-"""Server-rendered pages: one Jinja2 environment, strict security headers, HTML error pages.
+"""Server-rendered pages: one Jinja2 environment, strict security headers, the static files.
 
 Pages load nothing from other hosts and carry no inline script or style, so the
 Content-Security-Policy can forbid everything but our own origin; the only exception is
@@ -14,7 +14,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -23,22 +23,11 @@ from keyfob.errors import KeyfobError
 STATIC_DIR = Path(__file__).parent / "static"
 
 environment = Environment(
-    loader=PackageLoader("keyfob.server", "templates"),
+    loader=PackageLoader("keyfob.server.pages", "templates"),
     autoescape=select_autoescape(default=True, default_for_string=True),
     trim_blocks=True,
     lstrip_blocks=True,
 )
-
-_TITLES = {
-    400: "This link cannot be used",
-    401: "Sign-in failed",
-    403: "Access denied",
-    404: "Not found",
-    409: "Already taken",
-    413: "Too large",
-    422: "This link is incomplete",
-    429: "Slow down",
-}
 
 
 def content_security_policy(form_action: Iterable[str] = ()) -> str:
@@ -74,37 +63,6 @@ def render(
     return HTMLResponse(html, status_code=status, headers=security_headers(form_action))
 
 
-def error_page(request: Request, error: KeyfobError) -> HTMLResponse:
-    """A readable page for ``error``: its sentence and status, never a traceback."""
-    status = error.status if 400 <= error.status < 600 else 400
-    title = _TITLES.get(status, "Something went wrong" if status >= 500 else "Request refused")
-    context = {"title": title, "message": error.message, "code": error.code}
-    return render(request, "message.html", context, status=status)
-
-
-_PAGE_PREFIXES = ("/auth/login/", "/auth/registration/", "/auth/logout/", "/admin/")
-_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
-
-
-def wants_page(request: Request) -> bool:
-    """True for a browser loading a hosted page (a GET, or an HTML form posting to one):
-    its errors are HTML pages. The pages' JSON endpoints keep JSON errors."""
-    path = request.url.path
-    if not (path == "/admin" or path.startswith(_PAGE_PREFIXES)):
-        return False
-    if request.method in ("GET", "HEAD"):
-        return True
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    return request.method == "POST" and content_type in _FORM_TYPES
-
-
-def render_error(request: Request, status: int, code: str, message: str) -> Response:
-    """The pages' renderer: :func:`error_page` for an error of this status, code and sentence."""
-    error = KeyfobError(message, code=code)
-    error.status = status
-    return error_page(request, error)
-
-
 class NoSniff:
     """Adds ``X-Content-Type-Options: nosniff`` to every response of the wrapped app."""
 
@@ -136,5 +94,5 @@ def check_same_origin(request: Request, origin: str, refusal: KeyfobError) -> No
 
 
 def mount_static(app: Any) -> None:
-    """Serve ``keyfob/server/static`` at ``/static`` (stylesheet and page scripts)."""
+    """Serve ``keyfob/server/pages/static`` at ``/static`` (stylesheet and page scripts)."""
     app.mount("/static", NoSniff(StaticFiles(directory=STATIC_DIR)), name="static")

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from starlette.responses import Response
 
 from keyfob.core.amr import wallet_amr
 from keyfob.errors import InvalidChallenge, InvalidRequest
-from keyfob.server.hosted_signin import (
+from keyfob.server.infra.runtime import RuntimeDep
+from keyfob.server.pages.hosted_signin import (
     OptionsPageRequest,
     PasskeyPageRequest,
     WalletPageRequest,
@@ -23,8 +24,7 @@ from keyfob.server.hosted_signin import (
     passkey_sign_in,
     wallet_sign_in,
 )
-from keyfob.server.infra.runtime import RuntimeDep
-from keyfob.server.pages import render
+from keyfob.server.pages.render import render
 from keyfob.server.services.audit import client_ip
 from keyfob.server.services.enrollment import consume_enrollment
 from keyfob.server.services.passkey_flow import (
@@ -33,12 +33,9 @@ from keyfob.server.services.passkey_flow import (
     finish_registration,
 )
 
-router = APIRouter(tags=["admin sign-in"], include_in_schema=False)
-
 ADMIN_HOME = "/admin"
 
 
-@router.get("/admin/login")
 async def admin_login_page(request: Request) -> Response:
     """The admin sign-in page: a passkey or a wallet, no client app."""
     context = {
@@ -53,7 +50,6 @@ async def admin_login_page(request: Request) -> Response:
     return render(request, "login.html", context)
 
 
-@router.post("/admin/login/passkey/options")
 async def admin_login_options(
     request: Request, body: OptionsPageRequest, runtime: RuntimeDep
 ) -> dict[str, Any]:
@@ -64,7 +60,6 @@ async def admin_login_options(
     ).options
 
 
-@router.post("/admin/login/passkey")
 async def admin_login_passkey(
     request: Request, body: PasskeyPageRequest, runtime: RuntimeDep
 ) -> Response:
@@ -77,7 +72,6 @@ async def admin_login_passkey(
     return await continue_to(request, runtime, user, amr, ADMIN_HOME)
 
 
-@router.post("/admin/login/wallet")
 async def admin_login_wallet(
     request: Request, body: WalletPageRequest, runtime: RuntimeDep
 ) -> Response:
@@ -87,7 +81,6 @@ async def admin_login_wallet(
     return await continue_to(request, runtime, user, wallet_amr(), ADMIN_HOME)
 
 
-@router.get("/admin/enroll")
 async def enroll_page(
     request: Request,
     token: Annotated[str | None, Query(max_length=256)] = None,
@@ -104,7 +97,6 @@ async def enroll_page(
     return render(request, "enroll.html", context)
 
 
-@router.post("/admin/enroll/options")
 async def enroll_options(
     request: Request, body: OptionsPageRequest, runtime: RuntimeDep
 ) -> dict[str, Any]:
@@ -125,7 +117,6 @@ async def enroll_options(
     ).options
 
 
-@router.post("/admin/enroll/verify")
 async def enroll_verify(
     request: Request, body: PasskeyPageRequest, runtime: RuntimeDep
 ) -> Response:

@@ -15,9 +15,9 @@ from starlette.responses import JSONResponse
 
 from keyfob.core.amr import wallet_amr
 from keyfob.errors import Forbidden
-from keyfob.server import pages
 from keyfob.server.infra.inputs import Body, Text, UrlSafe, Username
 from keyfob.server.infra.runtime import Runtime
+from keyfob.server.pages import render
 from keyfob.server.services.audit import client_ip, failures_audited, sign_in_event
 from keyfob.server.services.passkey_flow import finish_sign_in
 from keyfob.server.services.sso import current_sso, start_sso_session
@@ -55,7 +55,7 @@ class OptionsPageRequest(Body):
 def check_same_origin(request: Request, runtime: Runtime) -> None:
     """Refuse a cross-site post to a page endpoint (login CSRF)."""
     refusal = Forbidden("This request did not come from keyfob's own pages.")
-    pages.check_same_origin(request, runtime.settings.origin, refusal)
+    render.check_same_origin(request, runtime.settings.origin, refusal)
 
 
 def login_url(client_id: str, redirect_uri: str | None, state: str | None) -> str:
