@@ -3,7 +3,7 @@
 :data:`LIMITED_ROUTES` covers every route that writes without authentication (a nonce, a
 WebAuthn challenge, an enrolment link spent, a sign-in and its audit rows) and, by the same
 ``POST /auth/`` rule, the authenticated posts beside them. docs/security.md lists the routes;
-``tests/server/test_rate_limit_routes.py`` fails when a route is added without a decision.
+``tests/server/infra/test_rate_limit_routes.py`` fails when a route is added without a decision.
 """
 
 from __future__ import annotations

@@ -18,9 +18,9 @@ from keyfob.server.infra.settings import Settings
 from keyfob.server.services.clients import create_client, mint_client_token
 from keyfob.store import Store
 from tests.node_clients import NodeClients
+from tests.server.api.test_passkeys import assert_error
 from tests.server.conftest import PUBLIC_URL, SECRET, Server, ServerFactory
 from tests.server.signin import bearer, signed_in
-from tests.server.test_passkeys import assert_error
 
 ACCOUNT_ENDPOINTS: list[tuple[str, str, Any]] = [
     ("GET", "/auth/me", None),

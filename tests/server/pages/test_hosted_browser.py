@@ -24,7 +24,7 @@ from tests.node_clients import NodeClients
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page, ViewportSize
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
 ETH_KEY = "0x" + "4c" * 32
 PHONE: ViewportSize = {"width": 412, "height": 860}
 NO_AUTOFILL = "PublicKeyCredential.isConditionalMediationAvailable = async () => false;"

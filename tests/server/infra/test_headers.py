@@ -13,9 +13,7 @@ from keyfob.server.infra.headers import HSTS
 from keyfob.server.services.clients import create_client
 from tests.node_clients import NodeClients
 from tests.server.admin.panel import sign_in_panel
-from tests.server.conftest import Server, ServerFactory
-from tests.server.signin import bearer, eth_signed, login
-from tests.server.test_passkeys import (
+from tests.server.api.test_passkeys import (
     AUTH_CHALLENGE,
     REG_CHALLENGE,
     assertion_of,
@@ -24,7 +22,9 @@ from tests.server.test_passkeys import (
     sign_in_vector,
     vector_server,
 )
-from tests.server.test_session_keys import now_ms, proof, token
+from tests.server.api.test_session_keys import now_ms, proof, token
+from tests.server.conftest import Server, ServerFactory
+from tests.server.signin import bearer, eth_signed, login
 
 
 def assert_not_stored(response: httpx.Response, status: int = 200) -> None:

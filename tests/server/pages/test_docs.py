@@ -10,7 +10,7 @@ import re
 from urllib.parse import urlsplit
 
 from tests.server.conftest import Server
-from tests.server.test_hosted_pages import STRICT_CSP
+from tests.server.pages.test_hosted_pages import STRICT_CSP
 
 _REFERENCE = re.compile(r'\b(?:src|href)="([^"]*)"')
 

@@ -10,17 +10,7 @@ import pytest
 
 from keyfob.core.encoding import b64url_encode
 from tests.node_clients import NodeClients
-from tests.server.conftest import Server, ServerFactory
-from tests.server.signin import (
-    account,
-    bearer,
-    eth_address,
-    eth_signed,
-    login,
-    signed_in,
-    wallet_step_up,
-)
-from tests.server.test_passkeys import (
+from tests.server.api.test_passkeys import (
     AUTH_CHALLENGE,
     CREDENTIAL_ID,
     REG_CHALLENGE,
@@ -32,6 +22,16 @@ from tests.server.test_passkeys import (
     registered,
     sign_in_vector,
     vector_server,
+)
+from tests.server.conftest import Server, ServerFactory
+from tests.server.signin import (
+    account,
+    bearer,
+    eth_address,
+    eth_signed,
+    login,
+    signed_in,
+    wallet_step_up,
 )
 
 OTHER_KEY = "0x" + "5d" * 32

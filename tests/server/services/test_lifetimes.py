@@ -13,9 +13,9 @@ from sqlalchemy import select
 from keyfob.core.tokens import hash_refresh_token
 from keyfob.store.schema import refresh_tokens
 from tests.node_clients import NodeClients
+from tests.server.api.test_session_keys import authorised, now_ms, proof, token
 from tests.server.conftest import Server
 from tests.server.signin import bearer, signed_in
-from tests.server.test_session_keys import authorised, now_ms, proof, token
 
 HOUR = 3600
 

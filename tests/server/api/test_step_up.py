@@ -22,6 +22,17 @@ from keyfob.core.tokens import hash_refresh_token
 from keyfob.server.api.step_up import PASSKEY_PURPOSE
 from keyfob.server.services.sso import PLAIN_COOKIE
 from tests.node_clients import NodeClients
+from tests.server.api.test_passkeys import (
+    AUTH_CHALLENGE,
+    CREDENTIAL_ID,
+    assert_error,
+    assertion_of,
+    audit_rows,
+    issue,
+    registered,
+    sign_in_vector,
+    vector_server,
+)
 from tests.server.conftest import Server, ServerFactory
 from tests.server.signin import (
     ETH_KEY,
@@ -34,17 +45,6 @@ from tests.server.signin import (
     signed_in,
     wallet_step_up,
     wallet_step_up_body,
-)
-from tests.server.test_passkeys import (
-    AUTH_CHALLENGE,
-    CREDENTIAL_ID,
-    assert_error,
-    assertion_of,
-    audit_rows,
-    issue,
-    registered,
-    sign_in_vector,
-    vector_server,
 )
 
 ATTACKER_KEY = "0x" + "a7" * 32
