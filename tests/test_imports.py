@@ -23,6 +23,8 @@ LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 CONFIG = ROOT / "pyproject.toml"
 CORE = "keyfob.core is pure: it imports nothing of keyfob but keyfob.core and keyfob.errors"
 INTEGRATIONS = "keyfob.integrations never imports the server or the store"
+SERVER = "keyfob.server is layered: the surfaces over services over infra"
+SURFACES = "keyfob.server's surfaces are independent of each other"
 
 
 def lint_imports(src: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -96,6 +98,52 @@ def test_the_forbidden_lists_name_every_top_level_module() -> None:
             [CORE, INTEGRATIONS],
             id="integrations-store-through-core",
         ),
+        pytest.param(
+            "server/api/login.py",
+            "from keyfob.server.pages import render",
+            [SURFACES],
+            id="api-pages",
+        ),
+        pytest.param(
+            "server/pages/hosted.py",
+            "from keyfob.server.api import schemas",
+            [SURFACES],
+            id="pages-api",
+        ),
+        # The admin panel may use the pages' renderer and error page, nothing else of them.
+        pytest.param(
+            "server/admin/users.py",
+            "from keyfob.server.pages import hosted",
+            [SURFACES],
+            id="admin-pages-beyond-the-renderer",
+        ),
+        # The surfaces share the services, so a service that reaches a surface breaks both.
+        pytest.param(
+            "server/services/audit.py",
+            "from keyfob.server.api import errors",
+            [SERVER, SURFACES],
+            id="services-surface",
+        ),
+        pytest.param(
+            "server/infra/headers.py",
+            "from keyfob.server.pages import errors",
+            [SERVER],
+            id="infra-surface",
+        ),
+        pytest.param(
+            "server/infra/keyring.py",
+            "if TYPE_CHECKING:\n    from keyfob.server.services import tokens",
+            [SERVER],
+            id="infra-services-for-typing",
+        ),
+        # infra.cli may call the use cases, not a surface.
+        pytest.param(
+            "server/infra/cli.py", "from keyfob.server.api import routes", [SERVER], id="cli-api"
+        ),
+        # A module directly in keyfob.server, outside the packages.
+        pytest.param(
+            "server/flat.py", '"""A module beside the packages."""', [SERVER], id="server-flat"
+        ),
     ],
 )
 def test_a_forbidden_import_breaks_the_contract(
@@ -106,7 +154,7 @@ def test_a_forbidden_import_breaks_the_contract(
         ROOT / "src" / "keyfob", src / "keyfob", ignore=shutil.ignore_patterns("__pycache__")
     )
     path = src / "keyfob" / module
-    text = path.read_text()
+    text = path.read_text() if path.exists() else ""
     if "TYPE_CHECKING" in added and "TYPE_CHECKING" not in text:
         added = "from typing import TYPE_CHECKING\n" + added
     path.write_text(f"{text}\n{added}\n")
