@@ -13,9 +13,17 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.responses import Response
 
-from keyfob.server.api import challenge, me, methods, nonce, passkeys, refresh, session_keys
-from keyfob.server.api import login as wallet_login
-from keyfob.server.api import step_up as step
+from keyfob.server.api import (
+    challenge,
+    login,
+    me,
+    methods,
+    nonce,
+    passkeys,
+    refresh,
+    session_keys,
+    step_up,
+)
 from keyfob.server.api.routing import JsonRoute, Route, build_router, fast_routes
 from keyfob.server.api.schemas import (
     AccessTokenResponse,
@@ -51,7 +59,7 @@ ROUTES: tuple[Route | JsonRoute, ...] = (
     JsonRoute(
         "/auth/login",
         LoginRequest,
-        wallet_login.sign_in,
+        login.sign_in,
         TokenResponse,
         WALLET,
         name="login",
@@ -134,16 +142,16 @@ ROUTES: tuple[Route | JsonRoute, ...] = (
     Route(
         "POST",
         "/auth/step-up/options",
-        step.step_up_options,
+        step_up.step_up_options,
         ACCOUNT,
-        response_model=step.StepUpOptionsOut,
+        response_model=step_up.StepUpOptionsOut,
     ),
     Route(
         "POST",
         "/auth/step-up/verify",
-        step.step_up_verify,
+        step_up.step_up_verify,
         ACCOUNT,
-        response_model=step.StepUpGrantOut,
+        response_model=step_up.StepUpGrantOut,
     ),
 )
 
