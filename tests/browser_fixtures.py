@@ -24,6 +24,7 @@ import socket
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
@@ -236,8 +237,8 @@ def _page(title: str) -> HTMLResponse:
     return HTMLResponse(f"<!doctype html><title>{title}</title><h1>{title}</h1>")
 
 
-@pytest.fixture
-def callback_app() -> Iterator[CallbackApp]:
+@contextmanager
+def serve_callback_app() -> Iterator[CallbackApp]:
     """A tiny Starlette relying party on ``http://localhost:<port>`` with a recording callback."""
     received: list[CallbackRequest] = []
 
@@ -258,8 +259,17 @@ def callback_app() -> Iterator[CallbackApp]:
     )
     server = ServerThread()
     server.start(app)
-    yield CallbackApp(f"http://localhost:{server.port}", received)
-    server.stop()
+    try:
+        yield CallbackApp(f"http://localhost:{server.port}", received)
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def callback_app() -> Iterator[CallbackApp]:
+    """:func:`serve_callback_app` for one test."""
+    with serve_callback_app() as app:
+        yield app
 
 
 @pytest.fixture(scope="module")

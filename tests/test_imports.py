@@ -117,6 +117,20 @@ def test_the_forbidden_lists_name_every_top_level_module() -> None:
             [SURFACES],
             id="admin-pages-beyond-the-renderer",
         ),
+        # The OpenID Provider's pages may use the pages' renderer too, nothing else of them; the
+        # hosted pages reach the provider's logout only through services.sso.
+        pytest.param(
+            "server/oidc/logout.py",
+            "from keyfob.server.pages import hosted",
+            [SURFACES],
+            id="oidc-pages-beyond-the-renderer",
+        ),
+        pytest.param(
+            "server/pages/hosted.py",
+            "from keyfob.server.oidc import logout",
+            [SURFACES],
+            id="pages-oidc",
+        ),
         # The surfaces share the services, so a service that reaches a surface breaks both.
         pytest.param(
             "server/services/audit.py",
@@ -139,6 +153,9 @@ def test_the_forbidden_lists_name_every_top_level_module() -> None:
         # infra.cli may call the use cases, not a surface.
         pytest.param(
             "server/infra/cli.py", "from keyfob.server.api import routes", [SERVER], id="cli-api"
+        ),
+        pytest.param(
+            "server/infra/cli.py", "from keyfob.server.oidc import logout", [SERVER], id="cli-oidc"
         ),
         # A module directly in keyfob.server, outside the packages.
         pytest.param(

@@ -9,6 +9,7 @@
 
 import { webcrypto, createPrivateKey, createPublicKey, sign as nodeSign } from 'node:crypto';
 import { createInterface } from 'node:readline';
+import { OIDC_OPS, describeError } from './oidc_rp.mjs';
 
 // Libraries (Nimiq's worker threads included) may log; keep stdout for the protocol alone.
 const protocolOut = process.stdout.write.bind(process.stdout);
@@ -224,6 +225,7 @@ const OPS = {
   'solana.signIn': solanaSignIn,
   'webcrypto.sessionKey': sessionKey,
   'webcrypto.sign': sessionSign,
+  ...OIDC_OPS,
 };
 
 async function handle(line) {
@@ -239,7 +241,7 @@ async function handle(line) {
   try {
     return { ...(await op(request)), seq, ok: true };
   } catch (err) {
-    return { seq, ok: false, error: String(err?.message ?? err) };
+    return { seq, ok: false, error: describeError(err) };
   }
 }
 

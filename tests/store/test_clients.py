@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from keyfob.errors import Conflict, InvalidRequest, NotFound
+from keyfob.store.clients import CLEAR
 from tests.store import admin_fixtures
 from tests.store.admin_fixtures import Combined, client_record
 from tests.store.factories import NOW, sign_in
@@ -184,3 +185,99 @@ async def test_require_state_round_trips_and_updates(full_store: Combined) -> No
     assert (await full_store.update_client("id-2", now=LATER, require_state=True)) == replace(
         lax, require_state=True, updated_at=LATER
     )
+
+
+OIDC_SETTINGS: dict[str, Any] = {
+    "client_type": "public",
+    "token_endpoint_auth_method": "none",
+    "post_logout_redirect_uris": ("https://notes.example/bye", "https://notes.example/x?y=1"),
+    "scopes": ("openid", "profile", "email", "offline_access"),
+    "subject_type": "pairwise",
+    "sector_identifier": "notes.example",
+    "id_token_alg": "EdDSA",
+    "backchannel_logout_uri": "https://notes.example/backchannel",
+    "first_party": True,
+    "issue_refresh_tokens": True,
+    "jwks": '{"keys":[{"kty":"OKP","crv":"Ed25519","x":"AAAA"}]}',
+    "resources": ("https://api.notes.example",),
+    "synthetic_email": True,
+    "refresh_lifetime_minutes": 60 * 24 * 14,
+}
+NULLABLE = ("sector_identifier", "backchannel_logout_uri", "jwks", "refresh_lifetime_minutes")
+CLEARED: dict[str, Any] = dict.fromkeys(NULLABLE, CLEAR)
+NULLED: dict[str, Any] = dict.fromkeys(NULLABLE)
+
+
+async def test_oidc_settings_default_round_trip_and_update(full_store: Combined) -> None:
+    """The OIDC settings (migration 0004): defaults, round trip, partial update, CLEAR."""
+    plain = client_record("id-1")
+    assert (plain.client_type, plain.scopes, plain.post_logout_redirect_uris) == (
+        "confidential",
+        ("openid", "profile"),
+        (),
+    )
+    oidc = client_record("id-2", name="oidc", **OIDC_SETTINGS)
+    for record in (plain, oidc):
+        await full_store.add_client(record)
+    assert await full_store.get_client("id-1") == plain
+    assert await full_store.get_client("id-2") == oidc
+    updated = await full_store.update_client("id-1", now=LATER, **OIDC_SETTINGS)
+    assert updated == replace(plain, updated_at=LATER, **OIDC_SETTINGS)
+    kept = await full_store.update_client("id-1", now=LATER, first_party=False, scopes=("openid",))
+    assert kept == replace(updated, first_party=False, scopes=("openid",))
+    cleared = await full_store.update_client("id-1", now=LATER, **CLEARED)
+    assert cleared == replace(kept, **NULLED)
+    emptied = await full_store.update_client(
+        "id-1", now=LATER, post_logout_redirect_uris=(), resources=(), scopes=()
+    )
+    assert emptied == replace(cleared, post_logout_redirect_uris=(), resources=(), scopes=())
+    assert await full_store.get_client("id-1") == emptied
+    assert await full_store.get_client("id-2") == oidc  # the other client untouched
+
+
+@pytest.mark.parametrize("name", NULLABLE)
+async def test_clear_sets_only_its_own_setting(full_store: Combined, name: str) -> None:
+    oidc = client_record(**OIDC_SETTINGS)
+    await full_store.add_client(oidc)
+    clear: dict[str, Any] = {name: CLEAR}
+    nulled: dict[str, Any] = {name: None}
+    cleared = await full_store.update_client(oidc.id, now=LATER, **clear)
+    assert cleared == replace(oidc, updated_at=LATER, **nulled)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"client_type": "x" * 17},
+        {"token_endpoint_auth_method": "x" * 33},
+        {"scopes": ("openid", "two words")},
+        {"scopes": ("",)},
+        {"scopes": tuple(f"scope-{i:03}" for i in range(30))},  # > 255 characters
+        {"sector_identifier": "h" * 256},
+        {"backchannel_logout_uri": "https://x.example/" + "a" * 2048},
+        {"id_token_alg": "x" * 17},
+        {"refresh_lifetime_minutes": 2**31},
+        {"jwks": "{\x00}"},
+    ],
+    ids=[
+        "type",
+        "method",
+        "spaced-scope",
+        "empty",
+        "scopes",
+        "sector",
+        "uri",
+        "alg",
+        "life",
+        "nul",
+    ],
+)
+async def test_oidc_values_that_do_not_fit_are_refused(
+    full_store: Combined, change: dict[str, Any]
+) -> None:
+    with pytest.raises(InvalidRequest):
+        await full_store.add_client(client_record(**change))
+    await full_store.add_client(client_record())
+    with pytest.raises(InvalidRequest):
+        await full_store.update_client(client_record().id, now=LATER, **change)
+    assert await full_store.get_client(client_record().id) == client_record()

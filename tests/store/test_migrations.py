@@ -15,6 +15,8 @@ from sqlalchemy.engine import Connection
 
 from keyfob.store import Store, create_engine
 from keyfob.store.migrate import VERSION_TABLE, alembic_config, migrate
+from keyfob.store.records import ClientRecord
+from keyfob.store.rows_admin import client_from
 from keyfob.store.schema import metadata
 from tests.store.factories import NOW
 
@@ -49,7 +51,7 @@ def differences(connection: Connection) -> list[Any]:
 
 
 async def test_upgrade_creates_every_table(empty_database_url: str) -> None:
-    assert HEAD == "0003"
+    assert HEAD == "0004"
     await migrate(empty_database_url)
     assert await run(empty_database_url, tables) == {*metadata.tables, VERSION_TABLE}
     assert await run(empty_database_url, version) == HEAD
@@ -144,3 +146,92 @@ async def test_0003_keeps_existing_clients_without_required_state(
     """A client from before 0003 keeps seed 003's behaviour (state optional)."""
     await migrate(empty_database_url)
     assert not await run(empty_database_url, _client_row_across_0003)
+
+
+def _rows_across_0004(connection: Connection) -> Any:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.downgrade(config, "0003")
+    connection.execute(
+        text(
+            "INSERT INTO users (id, created_at, disabled, roles) "
+            "VALUES ('u', '2030-01-01 00:00:00', :no, '')"
+        ),
+        {"no": False},
+    )
+    connection.execute(
+        text(
+            "INSERT INTO clients (id, name, sealed_secret, redirect_uris, registration_enabled, "
+            "open_to_all, token_lifetime_minutes, authorized_client_lifetime_minutes, "
+            "token_delivery, created_at, updated_at) VALUES ('c', 'seed app', :secret, '[]', "
+            ":no, :no, 5, 1440, 'query', '2030-01-01 00:00:00', '2030-01-01 00:00:00')"
+        ),
+        {"secret": b"s", "no": False},
+    )
+    connection.execute(
+        text(
+            "INSERT INTO sso_sessions (token_hash, user_id, amr, authenticated_at, expires_at) "
+            "VALUES ('h', 'u', 'passkey', '2030-01-01 00:00:00', '2030-01-02 00:00:00')"
+        )
+    )
+    command.upgrade(config, "head")
+    connection.commit()
+    return connection.execute(text("SELECT * FROM clients WHERE id = 'c'")).one()._mapping, (
+        connection.execute(text("SELECT sid FROM sso_sessions")).scalar()
+    )
+
+
+async def test_0004_gives_existing_clients_the_oidc_defaults(empty_database_url: str) -> None:
+    """A client from before 0004 reads as the record's defaults; an SSO session has no sid."""
+    await migrate(empty_database_url)
+    client, sid = await run(empty_database_url, _rows_across_0004)
+    assert sid is None
+    assert client_from(client) == ClientRecord(
+        id="c",
+        name="seed app",
+        sealed_secret=b"s",
+        redirect_uris=(),
+        registration_enabled=False,
+        open_to_all=False,
+        token_lifetime_minutes=5,
+        authorized_client_lifetime_minutes=1440,
+        token_delivery="query",
+        created_at=client["created_at"],
+        updated_at=client["updated_at"],
+    )
+
+
+def _permissions_across_downgrades(connection: Connection) -> Any:
+    connection.execute(
+        text(
+            "INSERT INTO users (id, created_at, disabled, roles) "
+            "VALUES ('u', '2030-01-01 00:00:00', :no, '')"
+        ),
+        {"no": False},
+    )
+    connection.execute(
+        text(
+            "INSERT INTO clients (id, name, sealed_secret, redirect_uris, registration_enabled, "
+            "open_to_all, token_lifetime_minutes, authorized_client_lifetime_minutes, "
+            "token_delivery, created_at, updated_at) VALUES ('c', 'app', :secret, '[]', "
+            ":no, :no, 5, 1440, 'query', '2030-01-01 00:00:00', '2030-01-01 00:00:00')"
+        ),
+        {"secret": b"s", "no": False},
+    )
+    connection.execute(
+        text("INSERT INTO client_permissions VALUES ('u', 'c', '2030-01-01 00:00:00')")
+    )
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.downgrade(config, "0002")
+    left = connection.execute(text("SELECT user_id, client_id FROM client_permissions")).all()
+    command.upgrade(config, "head")
+    connection.commit()
+    return left
+
+
+async def test_downgrades_keep_client_permissions(empty_database_url: str) -> None:
+    """Dropping the 0003 and 0004 columns of clients must not recreate the table: on SQLite,
+    dropping the old copy would cascade into client_permissions."""
+    await migrate(empty_database_url)
+    assert await run(empty_database_url, _permissions_across_downgrades) == [("u", "c")]

@@ -93,8 +93,14 @@ async def test_token_hash_in_use_conflicts(full_store: Combined) -> None:
 
 @pytest.mark.parametrize(
     "change",
-    [{"token_hash": "h" * 129}, {"amr": ("x" * 256,)}, {"amr": ("a\x00",)}],
-    ids=["hash", "amr", "nul"],
+    [
+        {"token_hash": "h" * 129},
+        {"amr": ("x" * 256,)},
+        {"amr": ("a\x00",)},
+        {"sid": "s" * 65},
+        {"sid": "s\x00"},
+    ],
+    ids=["hash", "amr", "nul", "sid", "sid-nul"],
 )
 async def test_values_that_do_not_fit_are_refused(
     full_store: Combined, change: dict[str, Any]
@@ -102,3 +108,28 @@ async def test_values_that_do_not_fit_are_refused(
     alice, _ = await sign_in(full_store)
     with pytest.raises(InvalidRequest):
         await full_store.create_sso_session(sso(alice.id, **change))
+
+
+async def test_sid_round_trips_and_finds_the_session(full_store: Combined) -> None:
+    """The public OIDC session id (migration 0004): stored, unique, looked up on the same terms
+    as the token; sessions without one (from before 0004) do not clash."""
+    alice, _ = await sign_in(full_store, "0xA11CE")
+    bob, _ = await sign_in(full_store, "0xB0B")
+    mine = sso(alice.id, sid="sid-alice")
+    await full_store.create_sso_session(mine)
+    await full_store.create_sso_session(sso(alice.id, "sso-2"))  # no sid
+    await full_store.create_sso_session(sso(bob.id, "sso-3"))  # no sid either
+    assert await full_store.get_sso_session("sso-1", now=NOW) == mine
+    assert await full_store.get_sso_session_by_sid("sid-alice", now=NOW) == mine
+    assert (await full_store.get_sso_session("sso-2", now=NOW)) == sso(alice.id, "sso-2")
+    with pytest.raises(Conflict):
+        await full_store.create_sso_session(sso(bob.id, "sso-4", sid="sid-alice"))
+    assert await full_store.get_sso_session("sso-4", now=NOW) is None
+    for unknown in ("sid-bob", "", "s" * 65, "a\x00b"):
+        assert await full_store.get_sso_session_by_sid(unknown, now=NOW) is None
+    assert await full_store.get_sso_session_by_sid("sid-alice", now=NOW + DAY) is None
+    await set_row(full_store, users, alice.id, disabled=True)
+    assert await full_store.get_sso_session_by_sid("sid-alice", now=NOW) is None
+    await set_row(full_store, users, alice.id, disabled=False)
+    assert await full_store.delete_sso_session("sso-1")
+    assert await full_store.get_sso_session_by_sid("sid-alice", now=NOW) is None

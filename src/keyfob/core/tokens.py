@@ -2,8 +2,9 @@
 
 Verification follows RFC 8725: the key is picked by ``kid`` and the algorithm comes from the
 key, never from the token; ``typ`` must be ``at+jwt`` so that no other JWT keyfob signs (a
-challenge, for instance) can pass as an access token. Times are checked against the ``now``
-passed in, not the machine clock.
+challenge, for instance) can pass as an access token, and a token with ``client_id`` or ``gid``
+is an OpenID Connect client's (:mod:`keyfob.core.rfc9068`), refused here. Times are checked
+against the ``now`` passed in, not the machine clock.
 """
 
 from __future__ import annotations
@@ -156,6 +157,9 @@ def verify_access_token(
     if header.get("alg") != key.alg:
         raise InvalidToken(f"The access token's algorithm is not {key.alg}, as its key requires.")
     payload = _decode(token, key, expected_issuer, expected_audience)
+    if "client_id" in payload or "gid" in payload:
+        # An OpenID Connect client's token (keyfob.core.rfc9068), signed by the same keyring.
+        raise InvalidToken("The token is an OpenID Connect client's access token, not keyfob's.")
     return _claims(payload, expected_audience, now=_timestamp(now), leeway=leeway)
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 from keyfob.errors import InvalidRequest
 from keyfob.store.base import StoreBase, every, execute, rowcount, scalar
 from keyfob.store.fastsql import RowLike
+from keyfob.store.oidc_grants import end_grants
 from keyfob.store.records import IdentityRecord, UserRecord
 from keyfob.store.rows import IDENTITY_PREFIX, identity_from, join_words, split_words, user_from
 from keyfob.store.rows_admin import storable
@@ -112,8 +113,8 @@ class AdminStore(StoreBase):
     async def disable_user(self, user_id: str, *, now: datetime, deny_until: datetime) -> bool:
         """Disable the user and, in the same transaction, revoke all of their sessions (their
         refresh tokens die with them, their access tokens are on the denylist until
-        ``deny_until``) and session keys and end their SSO sessions. False if there is no such
-        user."""
+        ``deny_until``) and session keys, end their SSO sessions, revoke their OpenID Connect
+        grants and drop their codes not yet exchanged. False if there is no such user."""
         if not storable(user_id):
             return False
         params = {"uid": user_id, "now": now, "deny_until": deny_until}
@@ -171,6 +172,7 @@ def _disable(conn: Connection, params: dict[str, Any]) -> bool:
     end_sessions(conn, "uid", params)
     execute(conn, _REVOKE_KEYS, params)
     execute(conn, _DELETE_SSO, params)
+    end_grants(conn, params)
     return True
 
 

@@ -1,23 +1,43 @@
-"""Client apps of the hosted sign-in pages and which users may sign in to them."""
+"""Client apps (of the hosted sign-in pages and OpenID Connect) and which users may sign in
+to them."""
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import LargeBinary, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    Boolean,
+    LargeBinary,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    null,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from keyfob.errors import Conflict, NotFound
 from keyfob.store.base import StoreBase, every, execute, first, rowcount
 from keyfob.store.records import ClientRecord
-from keyfob.store.rows_admin import check_fits, client_from, dump_uris, storable
+from keyfob.store.rows_admin import (
+    check_fits,
+    client_from,
+    client_values,
+    dump_uris,
+    join_scope,
+    storable,
+)
 from keyfob.store.schema import UTCDateTime, client_permissions, clients
 
 _cl, _cp = clients.c, client_permissions.c
-# The columns update_client may change; a None passed for one leaves it as it is (none of
-# them is nullable), so one statement serves every partial update.
+# The columns update_client may change; a None passed for one leaves it as it is, so one
+# statement serves every partial update. The nullable ones also take CLEAR (set to NULL).
 _EDITABLE = (
     "name",
     "redirect_uris",
@@ -27,11 +47,42 @@ _EDITABLE = (
     "authorized_client_lifetime_minutes",
     "token_delivery",
     "require_state",
+    "client_type",
+    "token_endpoint_auth_method",
+    "post_logout_redirect_uris",
+    "scopes",
+    "subject_type",
+    "id_token_alg",
+    "first_party",
+    "issue_refresh_tokens",
+    "resources",
+    "synthetic_email",
 )
+_NULLABLE = ("sector_identifier", "backchannel_logout_uri", "jwks", "refresh_lifetime_minutes")
+
+
+class Clear(enum.Enum):
+    """The type of :data:`CLEAR`."""
+
+    CLEAR = "clear"
+
+
+#: Passed to :meth:`ClientStore.update_client` for a nullable setting: set it to NULL (None
+#: there means "leave as it is").
+CLEAR: Final = Clear.CLEAR
 
 
 def _now() -> Any:
     return bindparam("now", type_=UTCDateTime())
+
+
+def _changed(name: str) -> Any:
+    """The new value of column ``name``: the bind ``new_<name>`` unless that is NULL (SET may
+    not use a bind named after a column); for a nullable column NULL if ``clear_<name>``."""
+    kept = func.coalesce(bindparam("new_" + name, type_=_cl[name].type), _cl[name])
+    if name not in _NULLABLE:
+        return kept
+    return case((bindparam("clear_" + name, type_=Boolean()), null()), else_=kept)
 
 
 _INSERT_CLIENT = insert(clients)
@@ -40,14 +91,7 @@ _LIST_CLIENTS = select(clients).order_by(_cl.name, _cl.id)
 _UPDATE_CLIENT = (
     update(clients)
     .where(_cl.id == bindparam("cid"))
-    .values(
-        {
-            # SET may not use a bind named after a column, hence "new_<column>".
-            name: func.coalesce(bindparam("new_" + name, type_=_cl[name].type), _cl[name])
-            for name in _EDITABLE
-        }
-        | {"updated_at": _now()}
-    )
+    .values({name: _changed(name) for name in (*_EDITABLE, *_NULLABLE)} | {"updated_at": _now()})
     .returning(*clients.c)
 )
 _SET_SECRET = (
@@ -81,8 +125,7 @@ class ClientStore(StoreBase):
     async def add_client(self, record: ClientRecord) -> None:
         """Store a new client; :class:`Conflict` if its id is taken, :class:`InvalidRequest`
         if a value does not fit its column."""
-        values = {name: getattr(record, name) for name in record.__slots__}
-        values["redirect_uris"] = dump_uris(record.redirect_uris)
+        values = client_values(record)
         check_fits(clients, values)
         try:
             await self._run.write_one(execute, _INSERT_CLIENT, values)
@@ -113,24 +156,58 @@ class ClientStore(StoreBase):
         authorized_client_lifetime_minutes: int | None = None,
         token_delivery: str | None = None,
         require_state: bool | None = None,
+        client_type: str | None = None,
+        token_endpoint_auth_method: str | None = None,
+        post_logout_redirect_uris: tuple[str, ...] | None = None,
+        scopes: tuple[str, ...] | None = None,
+        subject_type: str | None = None,
+        sector_identifier: str | Clear | None = None,
+        id_token_alg: str | None = None,
+        backchannel_logout_uri: str | Clear | None = None,
+        first_party: bool | None = None,
+        issue_refresh_tokens: bool | None = None,
+        jwks: str | Clear | None = None,
+        resources: tuple[str, ...] | None = None,
+        synthetic_email: bool | None = None,
+        refresh_lifetime_minutes: int | Clear | None = None,
     ) -> ClientRecord | None:
-        """Change the given fields (None: leave as is), stamp ``updated_at``; return the client
-        as it is now, or None if there is no such client. :class:`InvalidRequest` if a value
-        does not fit its column."""
+        """Change the given fields (None: leave as is; :data:`CLEAR`: set a nullable one to
+        None), stamp ``updated_at``; return the client as it is now, or None if there is no
+        such client. :class:`InvalidRequest` if a value does not fit its column (or a scope
+        is not one word)."""
         changes: dict[str, Any] = {
             "name": name,
-            "redirect_uris": None if redirect_uris is None else dump_uris(redirect_uris),
+            "redirect_uris": _json(redirect_uris),
             "registration_enabled": registration_enabled,
             "open_to_all": open_to_all,
             "token_lifetime_minutes": token_lifetime_minutes,
             "authorized_client_lifetime_minutes": authorized_client_lifetime_minutes,
             "token_delivery": token_delivery,
             "require_state": require_state,
+            "client_type": client_type,
+            "token_endpoint_auth_method": token_endpoint_auth_method,
+            "post_logout_redirect_uris": _json(post_logout_redirect_uris),
+            "scopes": None if scopes is None else join_scope(scopes),
+            "subject_type": subject_type,
+            "id_token_alg": id_token_alg,
+            "first_party": first_party,
+            "issue_refresh_tokens": issue_refresh_tokens,
+            "resources": _json(resources),
+            "synthetic_email": synthetic_email,
         }
-        check_fits(clients, {key: value for key, value in changes.items() if value is not None})
+        nullable: dict[str, Any] = {
+            "sector_identifier": sector_identifier,
+            "backchannel_logout_uri": backchannel_logout_uri,
+            "jwks": jwks,
+            "refresh_lifetime_minutes": refresh_lifetime_minutes,
+        }
+        cleared = {key for key, value in nullable.items() if value is CLEAR}
+        changes |= {key: None if key in cleared else value for key, value in nullable.items()}
+        check_fits(clients, changes)
         if not storable(client_id):
             return None
         params = {"new_" + key: value for key, value in changes.items()}
+        params |= {"clear_" + key: key in cleared for key in nullable}
         params |= {"cid": client_id, "now": now}
         row = await self._run.write_one(first, _UPDATE_CLIENT, params)
         return None if row is None else client_from(row._mapping)
@@ -192,3 +269,7 @@ class ClientStore(StoreBase):
         if not storable(client_id):
             return []
         return [row[0] for row in await self._run.read(every, _PERMITTED, {"cid": client_id})]
+
+
+def _json(uris: tuple[str, ...] | None) -> str | None:
+    return None if uris is None else dump_uris(uris)

@@ -135,6 +135,22 @@ class ClientRecord:
     created_at: datetime
     updated_at: datetime
     require_state: bool = False  # refuse hosted requests without a non-empty state
+    # OpenID Connect (migration 0004); the defaults are the columns' server defaults.
+    client_type: str = "confidential"  # "confidential" | "public"
+    # "client_secret_basic" | "client_secret_post" | "private_key_jwt" | "none"
+    token_endpoint_auth_method: str = "client_secret_basic"
+    post_logout_redirect_uris: tuple[str, ...] = ()
+    scopes: tuple[str, ...] = ("openid", "profile")  # the scopes it may ask for
+    subject_type: str = "public"  # "public" | "pairwise"
+    sector_identifier: str | None = None  # the host pairwise subjects are computed for
+    id_token_alg: str = "RS256"  # "RS256" | "ES256" | "EdDSA"
+    backchannel_logout_uri: str | None = None
+    first_party: bool = False  # no consent page
+    issue_refresh_tokens: bool = False  # refresh tokens even without offline_access
+    jwks: str | None = None  # its public JWKS as JSON (private_key_jwt)
+    resources: tuple[str, ...] = ()  # RFC 8707 resource indicators it may ask for
+    synthetic_email: bool = False
+    refresh_lifetime_minutes: int | None = None  # None: the server's default
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +162,7 @@ class SsoSessionRecord:
     amr: tuple[str, ...]
     authenticated_at: datetime
     expires_at: datetime
+    sid: str | None = None  # the public OIDC session id (``sid`` claim); None before 0004
 
 
 @dataclass(frozen=True, slots=True)

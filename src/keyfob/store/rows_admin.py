@@ -10,7 +10,7 @@ from sqlalchemy import Integer, String, Table
 
 from keyfob.errors import InvalidRequest
 from keyfob.store.records import AuditEvent, ClientRecord, SsoSessionRecord
-from keyfob.store.rows import split_words
+from keyfob.store.rows import join_words, split_words
 
 #: Every id column's width (uuid4 strings).
 ID_LENGTH = 36
@@ -33,6 +33,15 @@ def check_fits(table: Table, values: Mapping[str, Any]) -> None:
                 raise InvalidRequest(f"The {name.replace('_', ' ')} is too long or not text.")
         elif isinstance(value, int) and type(kind) is Integer and value not in _INT32:
             raise InvalidRequest(f"The {name.replace('_', ' ')} is out of range.")
+
+
+def join_scope(scopes: Iterable[str], what: str = "scope") -> str:
+    """Store scope values space-separated; :class:`InvalidRequest` for a value that is empty
+    or holds whitespace (it would not come back as itself)."""
+    values = tuple(scopes)
+    if any(value.split() != [value] for value in values):
+        raise InvalidRequest(f"A {what} value is one word, without spaces.")
+    return join_words(values)
 
 
 def dump_uris(uris: Iterable[str]) -> str:
@@ -60,7 +69,30 @@ def client_from(row: Mapping[Any, Any]) -> ClientRecord:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         require_state=bool(row["require_state"]),
+        client_type=row["client_type"],
+        token_endpoint_auth_method=row["token_endpoint_auth_method"],
+        post_logout_redirect_uris=load_uris(row["post_logout_redirect_uris"]),
+        scopes=split_words(row["scopes"]),
+        subject_type=row["subject_type"],
+        sector_identifier=row["sector_identifier"],
+        id_token_alg=row["id_token_alg"],
+        backchannel_logout_uri=row["backchannel_logout_uri"],
+        first_party=bool(row["first_party"]),
+        issue_refresh_tokens=bool(row["issue_refresh_tokens"]),
+        jwks=row["jwks"],
+        resources=load_uris(row["resources"]),
+        synthetic_email=bool(row["synthetic_email"]),
+        refresh_lifetime_minutes=row["refresh_lifetime_minutes"],
     )
+
+
+def client_values(record: ClientRecord) -> dict[str, Any]:
+    """The row of a client (its lists as JSON, its scopes space-separated)."""
+    values = {name: getattr(record, name) for name in record.__slots__}
+    for name in ("redirect_uris", "post_logout_redirect_uris", "resources"):
+        values[name] = dump_uris(values[name])
+    values["scopes"] = join_scope(record.scopes)
+    return values
 
 
 def sso_session_from(row: Mapping[Any, Any]) -> SsoSessionRecord:
@@ -71,6 +103,7 @@ def sso_session_from(row: Mapping[Any, Any]) -> SsoSessionRecord:
         amr=split_words(row["amr"]),
         authenticated_at=row["authenticated_at"],
         expires_at=row["expires_at"],
+        sid=row["sid"],
     )
 
 

@@ -224,6 +224,26 @@ clients = Table(
     Column("require_state", Boolean(), nullable=False, server_default=false()),
     _when("created_at"),
     _when("updated_at"),
+    # OpenID Connect (migration 0004); the defaults keep existing clients as they were.
+    Column("client_type", String(16), nullable=False, server_default="confidential"),
+    Column(
+        "token_endpoint_auth_method",
+        String(32),
+        nullable=False,
+        server_default="client_secret_basic",
+    ),
+    Column("post_logout_redirect_uris", Text(), nullable=False, server_default="[]"),  # JSON
+    Column("scopes", String(255), nullable=False, server_default="openid profile"),
+    Column("subject_type", String(16), nullable=False, server_default="public"),
+    Column("sector_identifier", String(255), nullable=True),  # host of pairwise subjects
+    Column("id_token_alg", String(16), nullable=False, server_default="RS256"),
+    Column("backchannel_logout_uri", String(2048), nullable=True),
+    Column("first_party", Boolean(), nullable=False, server_default=false()),
+    Column("issue_refresh_tokens", Boolean(), nullable=False, server_default=false()),
+    Column("jwks", Text(), nullable=True),  # the client's public JWKS (private_key_jwt)
+    Column("resources", Text(), nullable=False, server_default="[]"),  # JSON, RFC 8707
+    Column("synthetic_email", Boolean(), nullable=False, server_default=false()),
+    Column("refresh_lifetime_minutes", Integer(), nullable=True),  # None: the server's
 )
 
 client_permissions = Table(
@@ -244,8 +264,10 @@ sso_sessions = Table(
     Column("amr", String(255), nullable=False),
     _when("authenticated_at"),
     _when("expires_at"),
+    Column("sid", String(64), nullable=True),  # the public OIDC session id (migration 0004)
     Index(None, "user_id"),
     Index(None, "expires_at"),
+    Index(None, "sid", unique=True),
 )
 
 audit_events = Table(
@@ -270,4 +292,75 @@ admin_settings = Table(
     metadata,
     Column("key", String(64), primary_key=True),
     Column("value", Text(), nullable=False),
+)
+
+# OpenID Connect (migration 0004). Codes, refresh tokens: SHA-256 hex of the secret, never it.
+oidc_codes = Table(
+    "oidc_codes",
+    metadata,
+    Column("code_hash", String(128), primary_key=True),
+    Column("client_id", ForeignKey("clients.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("redirect_uri", String(2048), nullable=False),
+    Column("scope", String(255), nullable=False),  # space-separated
+    Column("nonce", String(512), nullable=True),
+    Column("code_challenge", String(128), nullable=True),  # S256
+    Column("resource", String(2048), nullable=True),
+    Column("sid", String(64), nullable=True),
+    _when("auth_time"),
+    Column("amr", String(255), nullable=False),  # space-separated
+    _when("created_at"),
+    _when("expires_at"),
+    _when("used_at", nullable=True),
+    # A second exchange of a used code: no grant may start from it any more.
+    _when("reused_at", nullable=True),
+    Column("grant_id", String(36), nullable=True),  # no foreign key: the grant may go first
+    Index(None, "client_id"),
+    Index(None, "user_id"),
+    Index(None, "expires_at"),
+)
+
+oidc_grants = Table(
+    "oidc_grants",
+    metadata,
+    _id(),
+    Column("client_id", ForeignKey("clients.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("sid", String(64), nullable=True),
+    Column("scope", String(255), nullable=False),  # space-separated
+    Column("resource", String(2048), nullable=True),
+    _when("auth_time"),
+    Column("amr", String(255), nullable=False),  # space-separated
+    _when("created_at"),
+    _when("expires_at"),  # the absolute end of the grant and of all of its tokens
+    _when("revoked_at", nullable=True),
+    Index(None, "client_id"),
+    Index(None, "user_id"),
+    Index(None, "sid"),
+    Index(None, "expires_at"),
+)
+
+oidc_refresh_tokens = Table(
+    "oidc_refresh_tokens",
+    metadata,
+    Column("token_hash", String(128), primary_key=True),
+    Column("grant_id", ForeignKey("oidc_grants.id", ondelete="CASCADE"), nullable=False),
+    Column("parent_hash", String(128), nullable=True),
+    _when("created_at"),
+    _when("expires_at"),
+    _when("rotated_at", nullable=True),
+    Column("replaced_by", String(128), nullable=True),
+    Index(None, "grant_id"),
+    Index(None, "expires_at"),
+)
+
+oidc_consents = Table(
+    "oidc_consents",
+    metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("client_id", ForeignKey("clients.id", ondelete="CASCADE"), nullable=False),
+    Column("scope", String(255), nullable=False),  # the granted scopes, space-separated
+    _when("granted_at"),
+    PrimaryKeyConstraint("user_id", "client_id"),
+    Index(None, "client_id"),
 )

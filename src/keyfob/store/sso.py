@@ -19,15 +19,24 @@ _sso = sso_sessions.c
 _HASH_LENGTH = 128  # sso_sessions.token_hash is a String(128)
 
 _INSERT = insert(sso_sessions)
-_GET_LIVE = (
-    select(sso_sessions)
-    .join(users, users.c.id == _sso.user_id)
-    .where(
-        _sso.token_hash == bindparam("th"),
-        _sso.expires_at > bindparam("now", type_=UTCDateTime()),
-        users.c.disabled == false(),
+_SID_LENGTH = 64  # sso_sessions.sid is a String(64)
+
+
+def _live(key: Any) -> Any:
+    """The SSO session whose ``key`` matches, if unexpired and its user is not disabled."""
+    return (
+        select(sso_sessions)
+        .join(users, users.c.id == _sso.user_id)
+        .where(
+            key,
+            _sso.expires_at > bindparam("now", type_=UTCDateTime()),
+            users.c.disabled == false(),
+        )
     )
-)
+
+
+_GET_LIVE = _live(_sso.token_hash == bindparam("th"))
+_GET_LIVE_BY_SID = _live(_sso.sid == bindparam("public_sid"))
 _USER_EXISTS = select(users.c.id).where(users.c.id == bindparam("uid"))
 _DELETE = delete(sso_sessions).where(_sso.token_hash == bindparam("th"))
 
@@ -37,14 +46,15 @@ class SsoStore(StoreBase):
 
     async def create_sso_session(self, record: SsoSessionRecord) -> None:
         """Store a new SSO session. Raises :class:`NotFound` if its user does not exist and
-        :class:`Conflict` if the token hash is already in use (:class:`InvalidRequest` if a
-        value does not fit its column)."""
+        :class:`Conflict` if the token hash or the ``sid`` is already in use
+        (:class:`InvalidRequest` if a value does not fit its column)."""
         values: dict[str, Any] = {
             "token_hash": record.token_hash,
             "user_id": record.user_id,
             "amr": join_words(record.amr),
             "authenticated_at": record.authenticated_at,
             "expires_at": record.expires_at,
+            "sid": record.sid,
         }
         if not storable(record.user_id):
             raise NotFound("There is no such user.")
@@ -54,13 +64,21 @@ class SsoStore(StoreBase):
         except IntegrityError as exc:
             if await self._run.read(first, _USER_EXISTS, {"uid": record.user_id}) is None:
                 raise NotFound("There is no such user.") from exc
-            raise Conflict("This SSO session token is already in use.") from exc
+            raise Conflict("This SSO session token or sid is already in use.") from exc
 
     async def get_sso_session(self, token_hash: str, *, now: datetime) -> SsoSessionRecord | None:
         """The SSO session if it has not expired by ``now`` and its user is not disabled."""
         if not storable(token_hash, _HASH_LENGTH):
             return None
         row = await self._run.read(first, _GET_LIVE, {"th": token_hash, "now": now})
+        return None if row is None else sso_session_from(row._mapping)
+
+    async def get_sso_session_by_sid(self, sid: str, *, now: datetime) -> SsoSessionRecord | None:
+        """The SSO session whose public OIDC session id is ``sid``, on the same terms as
+        :meth:`get_sso_session` (unexpired, user not disabled)."""
+        if not storable(sid, _SID_LENGTH):
+            return None
+        row = await self._run.read(first, _GET_LIVE_BY_SID, {"public_sid": sid, "now": now})
         return None if row is None else sso_session_from(row._mapping)
 
     async def delete_sso_session(self, token_hash: str) -> bool:

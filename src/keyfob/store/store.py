@@ -36,6 +36,8 @@ from keyfob.store.audit import AuditStore
 from keyfob.store.base import DialectStatements, every, execute, first, one, rowcount, scalar
 from keyfob.store.clients import ClientStore
 from keyfob.store.engine import create_engine
+from keyfob.store.oidc import OidcStore
+from keyfob.store.oidc_grants import purge_grants
 from keyfob.store.passkeys import PasskeyStore, bump_sign_count, consume_challenge
 from keyfob.store.records import (
     AuditEvent,
@@ -147,6 +149,7 @@ _SIGNING_KEYS = select(signing_keys).order_by(
 )
 _RETIRE = update(signing_keys).where(signing_keys.c.retired_at.is_(None)).values(retired_at=_now())
 _RETIRE_EXCEPT = _RETIRE.where(signing_keys.c.kid != bindparam("keep"))
+_RETIRE_ALG_EXCEPT = _RETIRE_EXCEPT.where(signing_keys.c.alg == bindparam("key_alg"))
 _RESEAL_KEY = (
     update(signing_keys)
     .where(signing_keys.c.kid == bindparam("key_id"))
@@ -194,7 +197,7 @@ def audit_values(event: AuditEvent) -> dict[str, Any]:
     return values
 
 
-class Store(SessionStore, PasskeyStore, ClientStore, SsoStore, AuditStore, AdminStore):
+class Store(SessionStore, PasskeyStore, ClientStore, SsoStore, AuditStore, AdminStore, OidcStore):
     """keyfob's persistence: SQLite or PostgreSQL through SQLAlchemy Core.
 
     Every method is one short transaction; single-use things are consumed with one atomic
@@ -325,15 +328,22 @@ class Store(SessionStore, PasskeyStore, ClientStore, SsoStore, AuditStore, Admin
         params = {"key_id": kid, "old": old, "new": new}
         return await self._run.write_one(rowcount, _RESEAL_KEY, params) == 1
 
-    async def retire_signing_keys(self, *, now: datetime, except_kid: str | None = None) -> int:
-        """Retire every active signing key but ``except_kid``; return how many were retired."""
+    async def retire_signing_keys(
+        self, *, now: datetime, except_kid: str | None = None, alg: str | None = None
+    ) -> int:
+        """Retire every active signing key but ``except_kid`` (only those of ``alg`` when
+        given, with ``except_kid``); return how many were retired."""
+        if alg is not None and except_kid is not None:
+            params = {"now": now, "keep": except_kid, "key_alg": alg}
+            return await self._run.write_one(rowcount, _RETIRE_ALG_EXCEPT, params)
         if except_kid is None:  # kid != NULL would match nothing, hence two statements
             return await self._run.write_one(rowcount, _RETIRE, {"now": now})
         return await self._run.write_one(rowcount, _RETIRE_EXCEPT, {"now": now, "keep": except_kid})
 
     async def purge_expired(self, *, now: datetime) -> int:
         """Delete expired nonces, used keys, denylist entries, refresh tokens and session keys,
-        and the sessions left with none of either; return how many rows went."""
+        and the sessions left with none of either; OIDC codes, refresh tokens and grants past
+        their end (with their tokens); return how many rows went."""
         return await self._run.write(_purge, {"now": now})
 
 
@@ -432,7 +442,7 @@ def _purge(conn: Connection, params: dict[str, Any]) -> int:
         execute(conn, statement, params)
     for statement in _DELETE_EXPIRED_OTHERS:
         purged += rowcount(conn, statement, params)
-    return purged
+    return purged + purge_grants(conn, params)
 
 
 class _LostRace(Exception):

@@ -197,3 +197,54 @@ def test_admin_create_with_bad_settings_is_one_line(
     assert result.exit_code == 2
     assert len(result.output.strip().splitlines()) == 1
     assert "Traceback" not in result.output
+
+
+def test_clients_add_registers_an_oidc_client(env: Path, tmp_path: Path) -> None:
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(
+        '{"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "k1", '
+        '"x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}'
+    )
+    result = CliRunner().invoke(
+        cli,
+        [
+            "clients", "add", "--name", "Wiki", "--redirect-uri", "https://wiki.example/cb",
+            "--scope", "openid profile wallet offline_access",
+            "--post-logout-redirect-uri", "https://wiki.example/bye",
+            "--subject-type", "pairwise", "--id-token-alg", "ES256", "--first-party",
+            "--auth-method", "private_key_jwt", "--jwks-file", str(jwks),
+            "--backchannel-logout-uri", "https://wiki.example/backchannel",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    client, _ = stored_client(fields(result.output)["clientId"])
+    assert client is not None
+    assert client.scopes == ("openid", "profile", "wallet", "offline_access")
+    assert client.post_logout_redirect_uris == ("https://wiki.example/bye",)
+    assert (client.subject_type, client.sector_identifier) == ("pairwise", "wiki.example")
+    assert (client.id_token_alg, client.first_party) == ("ES256", True)
+    assert client.token_endpoint_auth_method == "private_key_jwt"
+    assert client.backchannel_logout_uri == "https://wiki.example/backchannel"
+    assert client.jwks is not None
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--scope", "profile"],  # no openid
+        ["--scope", "openid calendar"],
+        ["--subject-type", "secret"],
+        ["--id-token-alg", "HS256"],
+        ["--auth-method", "private_key_jwt"],  # without keys
+        ["--public", "--auth-method", "client_secret_basic"],
+        ["--post-logout-redirect-uri", "javascript:alert(1)"],
+    ],
+)
+def test_clients_add_refuses_bad_oidc_settings_and_keeps_nothing(
+    env: Path, args: list[str]
+) -> None:
+    base = ["clients", "add", "--name", "Bad", "--redirect-uri", "https://bad.example/cb"]
+    result = CliRunner().invoke(cli, [*base, *args])
+    assert result.exit_code == 2, result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert CliRunner().invoke(cli, ["clients", "list"]).output == ""

@@ -14,12 +14,18 @@ async def test_healthz_and_docs(server: Server) -> None:
     assert "/auth/login" in spec["paths"]
 
 
-async def test_jwks_lists_the_current_key(server: Server) -> None:
+async def test_jwks_lists_the_current_keys(server: Server) -> None:
+    """The token key, and OpenID Connect's ID-token keys once made (RS256 on its first ID
+    token; EdDSA is shared with the token key), each kid once, no private member."""
     keys = (await server.client.get("/.well-known/jwks.json")).json()["keys"]
-    assert len(keys) == 1
+    assert [key["alg"] for key in keys] == ["EdDSA"]
     assert keys[0]["kid"] == server.runtime.keyring.current.current.kid
-    assert keys[0]["alg"] == "EdDSA"
-    assert "d" not in keys[0]
+    await server.app.state.oidc.keys.id_token_key("RS256", now=server.clock())
+    await server.app.state.oidc.keys.id_token_key("ES256", now=server.clock())
+    keys = (await server.client.get("/.well-known/jwks.json")).json()["keys"]
+    assert sorted(key["alg"] for key in keys) == ["ES256", "EdDSA", "RS256"]
+    assert len({key["kid"] for key in keys}) == 3
+    assert all("d" not in key and "p" not in key for key in keys)
 
 
 @pytest.mark.parametrize(

@@ -40,6 +40,16 @@ UNAUTHENTICATED_WRITES = [
     ("POST", "/admin/login/wallet"),
     ("POST", "/admin/enroll/options"),  # spends the link, stores a challenge
     ("POST", "/admin/enroll/verify"),
+    ("GET", "/oidc/authorize"),  # with an SSO session: a code, audit rows
+    ("POST", "/oidc/authorize"),
+    ("GET", "/oidc/authorize/continue"),
+    ("POST", "/oidc/login/passkey/options"),  # a WebAuthn challenge
+    ("POST", "/oidc/login/passkey"),  # SSO session, audit
+    ("POST", "/oidc/login/wallet"),  # account, SSO session, audit
+    ("POST", "/oidc/consent"),  # a consent row, a code
+    ("GET", "/oidc/logout"),  # ends the SSO session, revokes grants, back-channel posts
+    ("POST", "/oidc/logout"),
+    ("POST", "/oidc/logout/confirm"),
 ]
 
 # Routes left unlimited, and why: they read, or write only for a caller already authenticated.
@@ -61,6 +71,19 @@ NOT_LIMITED = {
     ("GET", "/admin/login"): "a page",
     ("GET", "/admin/enroll"): "a page; the link is spent by /admin/enroll/options",
     ("POST", "/admin/sign-out"): "an admin's session and CSRF token; ends that session",
+    ("GET", "/.well-known/openid-configuration"): "reads",
+    ("GET", "/.well-known/oauth-authorization-server"): "reads",
+    ("GET", "/oidc/login"): "a page; reads",
+    ("GET", "/auth/consents"): "Bearer; reads",
+    ("DELETE", "/auth/consents/{client_id}"): "Bearer",
+    ("GET", "/oidc/consent"): "a page; reads",
+    # Client-authenticated: one relying party's backend sends every user's exchange from one
+    # address, which a per-address limit would throttle; secrets and codes are 256 random bits.
+    ("POST", "/oidc/token"): "client authentication (or a PKCE-bound code)",
+    ("POST", "/oidc/revoke"): "client authentication",
+    ("POST", "/oidc/introspect"): "client authentication; reads",
+    ("GET", "/oidc/userinfo"): "Bearer; reads",
+    ("POST", "/oidc/userinfo"): "Bearer; reads",
 }
 ADMIN_PANEL = re.compile(r"/admin(/(clients|users|settings|audit)(/.*)?)?")  # admin session + CSRF
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi import Request
+
 from keyfob.server.api.bearer import CurrentUser
 from keyfob.server.api.responses import user_out
 from keyfob.server.api.schemas import UserOut
@@ -15,10 +17,15 @@ async def me(user: CurrentUser) -> UserOut:
     return user_out(user)
 
 
-async def jwks(runtime: RuntimeDep) -> dict[str, Any]:
-    """The public keys that verify keyfob's access tokens (empty when tokens are HS256)."""
-    keys = await runtime.keyring.refresh_if_stale(now=runtime.now())
-    return keys.jwks
+async def jwks(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
+    """The public keys that verify keyfob's access tokens and OpenID Connect's ID tokens
+    (an HS256 token key is never published)."""
+    now = runtime.now()
+    await runtime.keyring.refresh_if_stale(now=now)
+    oidc_keys = request.app.state.oidc.keys  # keyfob.server.oidc.keys.OidcKeys
+    await oidc_keys.refresh_if_stale(now=now)
+    published: dict[str, Any] = oidc_keys.jwks()
+    return published
 
 
 async def denylist(runtime: RuntimeDep) -> dict[str, Any]:

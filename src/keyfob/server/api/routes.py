@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from keyfob.server.api import (
     challenge,
+    consents,
     login,
     me,
     methods,
@@ -152,6 +153,16 @@ ROUTES: tuple[Route | JsonRoute, ...] = (
         step_up.step_up_verify,
         ACCOUNT,
         response_model=step_up.StepUpGrantOut,
+    ),
+    Route(
+        "GET",
+        "/auth/consents",
+        consents.list_consents,
+        ACCOUNT,
+        response_model=list[consents.ConsentOut],
+    ),
+    Route(
+        "DELETE", "/auth/consents/{client_id}", consents.revoke_consent, ACCOUNT, status_code=204
     ),
 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -21,6 +22,9 @@ from keyfob.server.infra.inputs import UrlGuardMiddleware
 from keyfob.server.infra.middleware import BodyLimitMiddleware, RateLimitMiddleware
 from keyfob.server.infra.runtime import open_runtime, utc_now
 from keyfob.server.infra.settings import Settings
+from keyfob.server.oidc import routes as oidc_routes
+from keyfob.server.oidc.logout import end_grants_of
+from keyfob.server.oidc.provider import open_provider
 from keyfob.server.pages import errors as page_errors
 from keyfob.server.pages import routes as page_routes
 
@@ -52,9 +56,12 @@ def create_app(
         async with open_runtime(settings, run_migrations=run_migrations, clock=clock) as runtime:
             await runtime.keyring.load(now=clock())
             app.state.runtime = runtime
-            log.info("keyfob %s serving %s", __version__, settings.public_url)
-            async with housekeeping(runtime):
-                yield
+            async with open_provider(runtime) as provider:
+                app.state.oidc = provider
+                runtime.session_end_hooks.append(functools.partial(end_grants_of, provider))
+                log.info("keyfob %s serving %s", __version__, settings.public_url)
+                async with housekeeping(runtime, also_reload=provider.keys.refresh_if_stale):
+                    yield
 
     app = FastAPI(
         title="keyfob",
@@ -74,6 +81,8 @@ def create_app(
     api_routes.install(app)
     page_routes.install(app)
     admin_routes.install(app)
+    # OpenID Connect (Starlette routes: documented by discovery, not by OpenAPI)
+    app.router.routes.extend(oidc_routes.ROUTES)
     if fast_path:
         routes = api_routes.FAST_ROUTES
         app.add_middleware(FastPath, runtime=lambda: app.state.runtime, routes=routes)

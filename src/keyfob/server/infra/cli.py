@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -21,6 +22,7 @@ from keyfob.server.infra.settings import Settings
 from keyfob.server.services.audit import record_event
 from keyfob.server.services.clients import DELIVERY_NOTES, create_client
 from keyfob.server.services.enrollment import LINK_LIFETIME, create_enrollment_link
+from keyfob.server.services.oidc_clients import configure_oidc
 from keyfob.store import Store
 from keyfob.store.migrate import migrate
 
@@ -114,19 +116,30 @@ def migrate_command() -> None:
 
 
 @keys_cli.command("rotate")
-def rotate() -> None:
+def rotate(
+    alg: Annotated[
+        str | None,
+        typer.Option(
+            help="The algorithm to rotate: the token algorithm (default), or an ID-token "
+            "algorithm of OpenID Connect (RS256, ES256, EdDSA)."
+        ),
+    ] = None,
+) -> None:
     """Make a new signing key; old keys keep verifying until their tokens expire. With HS256 the
     new secret is printed once, for the apps that verify tokens."""
     settings = _settings()
+    algorithm = alg or settings.token_algorithm
+    if algorithm not in ("RS256", "ES256", "EdDSA", settings.token_algorithm):
+        raise typer.BadParameter(f"keyfob signs no tokens with {algorithm}.", param_hint="--alg")
 
     async def run() -> SigningKey:
         async with open_runtime(settings) as runtime:
             return await rotate_signing_key(
-                runtime.store, settings.token_algorithm, runtime.secret_key, now=utc_now()
+                runtime.store, algorithm, runtime.secret_key, now=utc_now()
             )
 
     key = _run(run())
-    typer.echo(f"New {settings.token_algorithm} signing key: {key.kid}")
+    typer.echo(f"New {algorithm} signing key: {key.kid}")
     if key.alg == "HS256":
         typer.echo(f"secret: {hs256_secret(key)}")
         typer.echo(
@@ -181,9 +194,61 @@ def add_client(
             help="Refuse sign-in requests without a state (the app's login-CSRF defence)."
         ),
     ] = False,
+    public: Annotated[
+        bool,
+        typer.Option(
+            help="OpenID Connect: a public client (a browser or mobile app): no secret, "
+            "token endpoint authentication none, PKCE required."
+        ),
+    ] = False,
+    auth_method: Annotated[
+        str | None,
+        typer.Option(
+            help="OpenID Connect: client_secret_basic (default), client_secret_post, "
+            "private_key_jwt (with --jwks-file) or none (--public)."
+        ),
+    ] = None,
+    scope: Annotated[
+        str, typer.Option(help="OpenID Connect: the scopes the client may ask for.")
+    ] = "openid profile",
+    post_logout_redirect_uri: Annotated[
+        list[str] | None,
+        typer.Option(help="OpenID Connect: a post-logout redirect URI (repeat for more)."),
+    ] = None,
+    subject_type: Annotated[
+        str, typer.Option(help="OpenID Connect: public (the user id) or pairwise.")
+    ] = "public",
+    id_token_alg: Annotated[
+        str, typer.Option(help="OpenID Connect: RS256, ES256 or EdDSA.")
+    ] = "RS256",  # noqa: S107 (an algorithm name)
+    backchannel_logout_uri: Annotated[
+        str | None, typer.Option(help="OpenID Connect: where logout tokens are posted.")
+    ] = None,
+    first_party: Annotated[
+        bool, typer.Option(help="OpenID Connect: skip the consent page (your own app).")
+    ] = False,
+    refresh_tokens: Annotated[
+        bool,
+        typer.Option(help="OpenID Connect: refresh tokens even without offline_access."),
+    ] = False,
+    jwks_file: Annotated[
+        Path | None,
+        typer.Option(help="OpenID Connect: the client's public JWKS (private_key_jwt)."),
+    ] = None,
+    synthetic_email: Annotated[
+        bool,
+        typer.Option(
+            help="OpenID Connect: answer the email scope with <sub>@<keyfob host>, "
+            "email_verified false, for apps that insist on an email."
+        ),
+    ] = False,
 ) -> None:
-    """Register a client app; print its clientId and secretKey (the secret is shown once)."""
+    """Register a client app; print its clientId and secretKey (the secret is shown once).
+
+    Every client serves both the hosted sign-in redirect (clientId + HS256 token) and
+    OpenID Connect (discovery at /.well-known/openid-configuration)."""
     settings = _settings()
+    jwks = None if jwks_file is None else jwks_file.read_text(encoding="utf-8")
 
     async def run() -> tuple[str, str]:
         async with open_runtime(settings) as runtime:
@@ -196,6 +261,25 @@ def add_client(
                 token_delivery=token_delivery,
                 require_state=require_state,
             )
+            try:
+                await configure_oidc(
+                    runtime,
+                    client.id,
+                    public=public,
+                    auth_method=auth_method,
+                    scopes=scope,
+                    post_logout_redirect_uris=post_logout_redirect_uri or (),
+                    subject_type=subject_type,
+                    id_token_alg=id_token_alg,
+                    backchannel_logout_uri=backchannel_logout_uri,
+                    first_party=first_party,
+                    issue_refresh_tokens=refresh_tokens,
+                    jwks=jwks,
+                    synthetic_email=synthetic_email,
+                )
+            except KeyfobError:
+                await runtime.store.delete_client(client.id)  # nothing half-registered
+                raise
             await record_event(runtime, "admin.client_created", client_id=client.id, via="cli")
             return client.id, secret
 

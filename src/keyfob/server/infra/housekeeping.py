@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
@@ -16,6 +16,7 @@ from keyfob.server.infra.runtime import Runtime
 log = logging.getLogger("keyfob")
 
 PURGE_INTERVAL = 600.0
+KeyReload = Callable[..., Awaitable[object]]
 
 
 async def purge_once(runtime: Runtime) -> int:
@@ -42,23 +43,32 @@ async def _purge_forever(runtime: Runtime, interval: float) -> None:
             log.exception("Purging expired rows failed; will retry.")
 
 
-async def _reload_keys_forever(runtime: Runtime, interval: float) -> None:
+async def _reload_keys_forever(
+    runtime: Runtime, interval: float, also: KeyReload | None = None
+) -> None:
     while True:
         await asyncio.sleep(interval)
         try:
             await runtime.keyring.refresh_if_stale(now=runtime.now())
+            if also is not None:
+                await also(now=runtime.now())
         except Exception:  # a failed reload keeps the keys we have
             log.exception("Reloading the signing keys failed; will retry.")
 
 
 @asynccontextmanager
 async def housekeeping(
-    runtime: Runtime, *, interval: float = PURGE_INTERVAL, key_interval: float = RELOAD_INTERVAL
+    runtime: Runtime,
+    *,
+    interval: float = PURGE_INTERVAL,
+    key_interval: float = RELOAD_INTERVAL,
+    also_reload: KeyReload | None = None,
 ) -> AsyncIterator[None]:
-    """Run the purge loop, and the key reloads every ``key_interval`` seconds, for as long as
-    the server lives."""
+    """Run the purge loop, and the key reloads every ``key_interval`` seconds (the token keys,
+    and ``also_reload``: OpenID Connect's ID-token keys), for as long as the server lives."""
     task = asyncio.create_task(_purge_forever(runtime, interval), name="keyfob-purge")
-    keys = asyncio.create_task(_reload_keys_forever(runtime, key_interval), name="keyfob-keys")
+    reload = _reload_keys_forever(runtime, key_interval, also_reload)
+    keys = asyncio.create_task(reload, name="keyfob-keys")
     try:
         yield
     finally:

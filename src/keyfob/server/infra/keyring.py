@@ -79,6 +79,16 @@ class Keyring:
         self.keys: KeySet | None = None
 
     @property
+    def store(self) -> Store:
+        """The store the keys live in."""
+        return self._store
+
+    @property
+    def algorithm(self) -> str:
+        """The algorithm of this keyring's keys."""
+        return self._algorithm
+
+    @property
     def current(self) -> KeySet:
         """The loaded key set (``load`` must have run)."""
         assert self.keys is not None, "Keyring.load() was not awaited"
@@ -172,7 +182,8 @@ async def add_signing_key(
 async def rotate_signing_key(
     store: Store, algorithm: str, secret_key: str, *, now: datetime
 ) -> SigningKey:
-    """Make a new current key; the old ones keep verifying until their tokens expire."""
+    """Make a new current key of ``algorithm``; the old ones of that algorithm keep verifying
+    until their tokens expire (the other algorithms' keys, e.g. ID-token keys, stay current)."""
     key = await add_signing_key(store, algorithm, secret_key, now=now)
-    await store.retire_signing_keys(now=now, except_kid=key.kid)
+    await store.retire_signing_keys(now=now, except_kid=key.kid, alg=algorithm)
     return key

@@ -138,5 +138,15 @@ LIMITED_ROUTES = LimitedRoutes.of(
         ("POST", "/admin/login/"),
         # An enrolment link's passkey options (spends the link) and verification.
         ("POST", "/admin/enroll/"),
+        # OpenID Connect's browser endpoints: authorization (a code and audit rows with an SSO
+        # session), its continuation, the sign-in page's posts, consent, logout.
+        ("GET", "/oidc/authorize"),
+        ("POST", "/oidc/authorize"),
+        ("GET", "/oidc/authorize/continue"),
+        ("POST", "/oidc/login/"),
+        ("POST", "/oidc/consent"),
+        ("GET", "/oidc/logout"),
+        ("POST", "/oidc/logout"),
+        ("POST", "/oidc/logout/confirm"),
     ]
 )

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends
 from starlette.requests import HTTPConnection
@@ -17,6 +17,10 @@ from keyfob.server.infra.sealing import upgrade_sealed_blobs
 from keyfob.server.infra.settings import Settings
 from keyfob.store import Store
 from keyfob.store.migrate import migrate
+
+#: Called with the :class:`~keyfob.server.services.sso.SsoContext` of a browser session that
+#: ended (typed ``Any`` here: infra sits below services).
+SessionEndHook = Callable[[Any], Awaitable[object]]
 
 
 def utc_now() -> datetime:
@@ -33,6 +37,9 @@ class Runtime:
     keyring: Keyring
     secret_key: str
     clock: Callable[[], datetime] = field(default=utc_now)
+    #: What else ends with a browser's SSO session (the OpenID Provider's grants); the app's
+    #: lifespan registers them, :func:`keyfob.server.services.sso.sso_session_ended` runs them.
+    session_end_hooks: list[SessionEndHook] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.nonce_key = derive_key(self.secret_key, "signed-nonce")

@@ -18,26 +18,25 @@ from keyfob.core.amr import wallet_amr
 from keyfob.core.redirects import match_redirect_uri, redirect_with
 from keyfob.errors import ClientNotPermitted, RegistrationDisabled
 from keyfob.server.infra.runtime import Runtime, RuntimeDep
-from keyfob.server.pages.hosted_signin import (
+from keyfob.server.pages.render import refuse_cross_site, render, security_headers
+from keyfob.server.services.audit import client_ip, record_event
+from keyfob.server.services.clients import check_state, get_client, may_use, mint_client_token
+from keyfob.server.services.hosted_signin import (
     NO_STORE,
     OptionsPageRequest,
     PasskeyPageRequest,
     WalletPageRequest,
-    check_same_origin,
     continue_to,
     login_url,
     passkey_sign_in,
     wallet_sign_in,
 )
-from keyfob.server.pages.render import render, security_headers
-from keyfob.server.services.audit import client_ip, record_event
-from keyfob.server.services.clients import check_state, get_client, may_use, mint_client_token
 from keyfob.server.services.passkey_flow import (
     begin_registration,
     begin_sign_in,
     finish_registration,
 )
-from keyfob.server.services.sso import current_sso, end_sso_session
+from keyfob.server.services.sso import current_sso, end_sso_session, sso_session_ended
 from keyfob.store.records import ClientRecord, UserRecord
 
 RedirectUri = Annotated[str | None, Query(alias="redirectUri", max_length=2048)]
@@ -121,7 +120,7 @@ async def login_options(
     request: Request, client_id: str, body: OptionsPageRequest, runtime: RuntimeDep
 ) -> dict[str, Any]:
     """Passkey request options for the sign-in page (usernameless unless a name is given)."""
-    check_same_origin(request, runtime)
+    refuse_cross_site(request, runtime)
     await get_client(runtime, client_id)
     return (await begin_sign_in(runtime, username=body.username)).options
 
@@ -130,7 +129,7 @@ async def login_passkey(
     request: Request, client_id: str, body: PasskeyPageRequest, runtime: RuntimeDep
 ) -> Response:
     """Sign in with a passkey: open the SSO session and answer where the page goes next."""
-    check_same_origin(request, runtime)
+    refuse_cross_site(request, runtime)
     client = await get_client(runtime, client_id)
     target = match_redirect_uri(body.redirect_uri, registered=client.redirect_uris)
     check_state(client, body.state)
@@ -143,7 +142,7 @@ async def login_wallet(
     request: Request, client_id: str, body: WalletPageRequest, runtime: RuntimeDep
 ) -> Response:
     """Sign in with a wallet's signed message: open the SSO session, answer ``next``."""
-    check_same_origin(request, runtime)
+    refuse_cross_site(request, runtime)
     client = await get_client(runtime, client_id)
     target = match_redirect_uri(body.redirect_uri, registered=client.redirect_uris)
     check_state(client, body.state)
@@ -194,7 +193,7 @@ async def registration_options(
     request: Request, client_id: str, body: OptionsPageRequest, runtime: RuntimeDep
 ) -> dict[str, Any]:
     """Creation options for a new account with the chosen username (optional)."""
-    check_same_origin(request, runtime)
+    refuse_cross_site(request, runtime)
     await _registration_client(runtime, client_id)
     return (await begin_registration(runtime, username=body.username)).options
 
@@ -203,7 +202,7 @@ async def registration_verify(
     request: Request, client_id: str, body: PasskeyPageRequest, runtime: RuntimeDep
 ) -> Response:
     """Store the new account's passkey, open the SSO session, continue to the login URL."""
-    check_same_origin(request, runtime)
+    refuse_cross_site(request, runtime)
     client = await _registration_client(runtime, client_id)
     target = body.redirect_uri
     if target is not None:
@@ -238,6 +237,7 @@ async def logout(
     sso = await current_sso(request, runtime)
     await end_sso_session(request, runtime, response)
     if sso is not None:
+        await sso_session_ended(runtime, sso)  # its OpenID Connect apps too
         await record_event(
             runtime, "sso_logout", user_id=sso.user.id, client_id=client.id, ip=client_ip(request)
         )

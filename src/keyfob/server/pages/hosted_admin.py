@@ -15,18 +15,17 @@ from starlette.responses import Response
 from keyfob.core.amr import wallet_amr
 from keyfob.errors import InvalidChallenge, InvalidRequest
 from keyfob.server.infra.runtime import RuntimeDep
-from keyfob.server.pages.hosted_signin import (
+from keyfob.server.pages.render import refuse_cross_site, render
+from keyfob.server.services.audit import client_ip
+from keyfob.server.services.enrollment import consume_enrollment
+from keyfob.server.services.hosted_signin import (
     OptionsPageRequest,
     PasskeyPageRequest,
     WalletPageRequest,
-    check_same_origin,
     continue_to,
     passkey_sign_in,
     wallet_sign_in,
 )
-from keyfob.server.pages.render import render
-from keyfob.server.services.audit import client_ip
-from keyfob.server.services.enrollment import consume_enrollment
 from keyfob.server.services.passkey_flow import (
     begin_registration,
     begin_sign_in,
@@ -54,7 +53,7 @@ async def admin_login_options(
     request: Request, body: OptionsPageRequest, runtime: RuntimeDep
 ) -> dict[str, Any]:
     """Passkey request options for the admin sign-in page."""
-    check_same_origin(request, runtime)
+    refuse_cross_site(request, runtime)
     return (
         await begin_sign_in(runtime, username=body.username, user_verification="required")
     ).options
@@ -65,7 +64,7 @@ async def admin_login_passkey(
 ) -> Response:
     """Sign in with a passkey that verified its user (whatever
     ``KEYFOB_WEBAUTHN_USER_VERIFICATION`` says), open the SSO session, continue to ``/admin``."""
-    check_same_origin(request, runtime)
+    refuse_cross_site(request, runtime)
     user, amr = await passkey_sign_in(
         request, runtime, body.credential, client_id=None, require_user_verification=True
     )
@@ -76,7 +75,7 @@ async def admin_login_wallet(
     request: Request, body: WalletPageRequest, runtime: RuntimeDep
 ) -> Response:
     """Sign in with a wallet, open the SSO session, continue to ``/admin``."""
-    check_same_origin(request, runtime)
+    refuse_cross_site(request, runtime)
     user = await wallet_sign_in(request, runtime, body, client_id=None)
     return await continue_to(request, runtime, user, wallet_amr(), ADMIN_HOME)
 
@@ -101,7 +100,7 @@ async def enroll_options(
     request: Request, body: OptionsPageRequest, runtime: RuntimeDep
 ) -> dict[str, Any]:
     """Spend the link's token; creation options for a new account with the link's roles."""
-    check_same_origin(request, runtime)
+    refuse_cross_site(request, runtime)
     if body.token is None:
         raise InvalidRequest("This enrolment link has no token; copy the whole link.")
     roles = await consume_enrollment(runtime.store, body.token, now=runtime.now())
@@ -121,7 +120,7 @@ async def enroll_verify(
     request: Request, body: PasskeyPageRequest, runtime: RuntimeDep
 ) -> Response:
     """Store the admin's passkey, open the SSO session, continue to ``/admin``."""
-    check_same_origin(request, runtime)
+    refuse_cross_site(request, runtime)
     done = await finish_registration(
         runtime,
         body.credential,

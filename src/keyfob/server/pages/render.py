@@ -18,7 +18,8 @@ from starlette.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from keyfob.errors import KeyfobError
+from keyfob.errors import Forbidden, KeyfobError
+from keyfob.server.infra.runtime import Runtime
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -96,3 +97,9 @@ def check_same_origin(request: Request, origin: str, refusal: KeyfobError) -> No
 def mount_static(app: Any) -> None:
     """Serve ``keyfob/server/pages/static`` at ``/static`` (stylesheet and page scripts)."""
     app.mount("/static", NoSniff(StaticFiles(directory=STATIC_DIR)), name="static")
+
+
+def refuse_cross_site(request: Request, runtime: Runtime) -> None:
+    """Refuse a cross-site post to a page endpoint (login CSRF)."""
+    refusal = Forbidden("This request did not come from keyfob's own pages.")
+    check_same_origin(request, runtime.settings.origin, refusal)

@@ -79,6 +79,7 @@ async def start_sso_session(
             amr=amr,
             authenticated_at=now,
             expires_at=now + MAX_LIFETIME,
+            sid=secrets.token_urlsafe(16),  # OpenID Connect's public session id
         )
     )
     secure = runtime.settings.secure_cookies
@@ -91,6 +92,14 @@ async def start_sso_session(
         httponly=True,
         samesite="lax",
     )
+
+
+async def sso_session_ended(runtime: Runtime, sso: SsoContext) -> None:
+    """Run the hooks of whatever else a browser's sign-in started (the OpenID Provider revokes
+    the session's grants and notifies their clients): every surface that ends an SSO session
+    calls it, none needs to know the others."""
+    for hook in runtime.session_end_hooks:
+        await hook(sso)
 
 
 async def end_sso_session(connection: HTTPConnection, runtime: Runtime, response: Response) -> None:

@@ -27,6 +27,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Drop the column again."""
-    with op.batch_alter_table("clients") as batch:
-        batch.drop_column("require_state")
+    """Drop the column again (ALTER TABLE ... DROP COLUMN, SQLite 3.35+: a batch copy of
+    clients would cascade into client_permissions when SQLite drops the old table)."""
+    op.drop_column("clients", "require_state")

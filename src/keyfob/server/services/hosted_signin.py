@@ -1,4 +1,5 @@
-"""What the hosted pages' JSON endpoints share: bodies, origin check, sign-in into SSO.
+"""What the sign-in pages' JSON endpoints share (the hosted pages' and the OpenID Provider's):
+bodies, sign-in into SSO.
 
 The page scripts post JSON here; a sign-in never opens an API session (no refresh token),
 it opens an SSO session whose cookie the page then follows to ``next``.
@@ -14,10 +15,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from keyfob.core.amr import wallet_amr
-from keyfob.errors import Forbidden
 from keyfob.server.infra.inputs import Body, Text, UrlSafe, Username
 from keyfob.server.infra.runtime import Runtime
-from keyfob.server.pages import render
 from keyfob.server.services.audit import client_ip, failures_audited, sign_in_event
 from keyfob.server.services.passkey_flow import finish_sign_in
 from keyfob.server.services.sso import current_sso, start_sso_session
@@ -50,12 +49,6 @@ class OptionsPageRequest(Body):
 
     username: Username | None = None
     token: UrlSafe | None = Field(default=None, min_length=1, max_length=256)
-
-
-def check_same_origin(request: Request, runtime: Runtime) -> None:
-    """Refuse a cross-site post to a page endpoint (login CSRF)."""
-    refusal = Forbidden("This request did not come from keyfob's own pages.")
-    render.check_same_origin(request, runtime.settings.origin, refusal)
 
 
 def login_url(client_id: str, redirect_uri: str | None, state: str | None) -> str:
