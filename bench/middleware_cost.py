@@ -16,7 +16,7 @@ import time
 from types import ModuleType
 from typing import Any
 
-from keyfob.server import middleware
+from keyfob.server.infra import middleware
 
 Scope = dict[str, Any]
 

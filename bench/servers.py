@@ -117,7 +117,7 @@ def keyfob_command() -> list[str]:
     script = Path(sys.executable).with_name("keyfob")
     if script.exists():
         return [str(script)]
-    return [sys.executable, "-c", "from keyfob.server.cli import main; main()"]
+    return [sys.executable, "-c", "from keyfob.server.infra.cli import main; main()"]
 
 
 def start_keyfob(

@@ -40,9 +40,9 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from keyfob.server.app import create_app
-from keyfob.server.runtime import Runtime
-from keyfob.server.settings import Settings
+from keyfob.server.infra.app import create_app
+from keyfob.server.infra.runtime import Runtime
+from keyfob.server.infra.settings import Settings
 from tests.node_clients import REQUIRE_ENV
 
 if TYPE_CHECKING:

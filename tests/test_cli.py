@@ -25,7 +25,7 @@ def test_runs_the_server_cli(
 
 
 def test_without_the_server_extra_says_which_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delitem(sys.modules, "keyfob.server.cli", raising=False)
+    monkeypatch.delitem(sys.modules, "keyfob.server.infra.cli", raising=False)
     monkeypatch.setitem(sys.modules, "typer", None)  # as if typer were not installed
     monkeypatch.setattr(sys, "argv", ["keyfob", "serve"])
     with pytest.raises(SystemExit) as exited:
@@ -43,8 +43,8 @@ def test_without_the_server_extra_says_which_in_one_line(monkeypatch: pytest.Mon
 def test_a_missing_keyfob_module_is_a_bug_and_keeps_its_traceback(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.delitem(sys.modules, "keyfob.server.cli", raising=False)
-    monkeypatch.setitem(sys.modules, "keyfob.server.keyring", None)
+    monkeypatch.delitem(sys.modules, "keyfob.server.infra.cli", raising=False)
+    monkeypatch.setitem(sys.modules, "keyfob.server.infra.keyring", None)
     with pytest.raises(ModuleNotFoundError) as raised:
         cli.main()
-    assert raised.value.name == "keyfob.server.keyring"
+    assert raised.value.name == "keyfob.server.infra.keyring"

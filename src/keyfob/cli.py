@@ -1,8 +1,8 @@
 """The ``keyfob`` console script: the server's CLI, or one line saying how to install it.
 
 The script is installed with the base package (the library), but the CLI lives in
-:mod:`keyfob.server.cli` and needs the ``server`` extra; without it the command explains that in
-one line instead of a traceback.
+:mod:`keyfob.server.infra.cli` and needs the ``server`` extra; without it the command explains
+that in one line instead of a traceback.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ INSTALL_HINT = "pip install 'keyfob[server]'"
 def main() -> None:
     """Run the server's CLI; exit with a one-line hint when the ``server`` extra is missing."""
     try:
-        from keyfob.server.cli import main as server_main  # imported only when run
+        from keyfob.server.infra.cli import main as server_main  # imported only when run
     except ModuleNotFoundError as error:
         missing = (error.name or "").partition(".")[0]
         if not missing or missing == "keyfob":

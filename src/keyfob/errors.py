@@ -2,7 +2,8 @@
 
 Every failure keyfob reports is a :class:`KeyfobError` subclass with a stable snake_case
 ``code`` (part of the public API: clients switch on it) and an HTTP ``status`` that the server
-maps once, in :mod:`keyfob.server.errors`, to ``{"error": code, "message": sentence}``.
+maps once, in :mod:`keyfob.server.infra.errors`, to a response in the format of the surface
+asked (the JSON API's ``{"error": code, "message": sentence}``, an HTML page for a page).
 The core raises these too; it just never looks at ``status``.
 """
 

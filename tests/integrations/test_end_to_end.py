@@ -16,8 +16,8 @@ import httpx
 import pytest
 import uvicorn
 
-from keyfob.server.app import create_app
-from keyfob.server.settings import Settings
+from keyfob.server.infra.app import create_app
+from keyfob.server.infra.settings import Settings
 from keyfob.store import Store
 from tests.node_clients import NodeClients
 from tests.paths import ROOT

@@ -13,9 +13,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from keyfob.server.app import create_app
-from keyfob.server.runtime import Runtime
-from keyfob.server.settings import Settings
+from keyfob.server.infra.app import create_app
+from keyfob.server.infra.runtime import Runtime
+from keyfob.server.infra.settings import Settings
 
 PUBLIC_URL = "http://localhost:8000"
 SECRET = "test-secret-key-with-enough-length-0123456789"

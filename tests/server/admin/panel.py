@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 
 from keyfob.core.tokens import hash_refresh_token
-from keyfob.server.lifetimes import deny_until
-from keyfob.server.sso import PLAIN_COOKIE
+from keyfob.server.services.lifetimes import deny_until
+from keyfob.server.services.sso import PLAIN_COOKIE
 from keyfob.store.records import SsoSessionRecord, UserRecord
 from tests.server.conftest import PUBLIC_URL, Server
 

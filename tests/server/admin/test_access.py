@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 
 from keyfob.core.tokens import hash_refresh_token
-from keyfob.server.lifetimes import deny_until
-from keyfob.server.sso import PLAIN_COOKIE
+from keyfob.server.services.lifetimes import deny_until
+from keyfob.server.services.sso import PLAIN_COOKIE
 from tests.server.admin.panel import make_user, sign_in_panel, sso_session
 from tests.server.conftest import PUBLIC_URL, Server
 

@@ -12,9 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from keyfob.core.secretbox import unseal
-from keyfob.server.admin.enrollment import consume_enrollment
-from keyfob.server.cli import cli
-from keyfob.server.settings import Settings
+from keyfob.server.infra.cli import cli
+from keyfob.server.infra.settings import Settings
+from keyfob.server.services.enrollment import consume_enrollment
 from keyfob.store import Store
 from keyfob.store.records import AuditEvent, ClientRecord
 

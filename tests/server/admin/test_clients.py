@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 
-from keyfob.server.clients import client_secret
+from keyfob.server.services.clients import client_secret
 from keyfob.store.records import AuditEvent
 from tests.server.admin.panel import Panel, sign_in_panel
 from tests.server.conftest import Server

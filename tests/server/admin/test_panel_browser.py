@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from keyfob.server.admin.enrollment import create_enrollment_link
+from keyfob.server.services.enrollment import create_enrollment_link
 from tests.browser_fixtures import LiveKeyfob, VirtualPasskeyPage
 
 SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"

@@ -7,8 +7,8 @@ import re
 import pytest
 
 from keyfob.server.admin import audit_log
-from keyfob.server.audit import record_event
-from keyfob.server.clients import create_client
+from keyfob.server.services.audit import record_event
+from keyfob.server.services.clients import create_client
 from tests.server.admin.panel import sign_in_panel
 from tests.server.conftest import Server
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from keyfob.core.tokens import hash_refresh_token, new_refresh_token
-from keyfob.server.clients import create_client
+from keyfob.server.services.clients import create_client
 from keyfob.store.records import UserRecord
 from tests.server.admin.panel import Panel, make_user, sign_in_panel, sso_session
 from tests.server.conftest import Server

@@ -11,8 +11,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
-from keyfob.server.clients import create_client
-from keyfob.server.oidc.clients import configure_oidc
+from keyfob.server.services.clients import create_client
+from keyfob.server.services.oidc_clients import configure_oidc
 from keyfob.store.records import ClientRecord
 from tests.node_clients import NodeClients
 from tests.server.conftest import PUBLIC_URL, Server

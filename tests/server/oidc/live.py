@@ -17,11 +17,11 @@ from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 import httpx
 import pytest
 
-from keyfob.server.app import create_app
-from keyfob.server.clients import create_client
-from keyfob.server.oidc.clients import configure_oidc
-from keyfob.server.settings import Settings
-from keyfob.server.sso import PLAIN_COOKIE
+from keyfob.server.infra.app import create_app
+from keyfob.server.infra.settings import Settings
+from keyfob.server.services.clients import create_client
+from keyfob.server.services.oidc_clients import configure_oidc
+from keyfob.server.services.sso import PLAIN_COOKIE
 from keyfob.store.records import ClientRecord
 from tests.browser_fixtures import CallbackApp, LiveKeyfob, ServerThread, serve_callback_app
 from tests.node_clients import NodeClients

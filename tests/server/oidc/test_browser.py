@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 import httpx
 import jwt
 
-from keyfob.server.sso import PLAIN_COOKIE
+from keyfob.server.services.sso import PLAIN_COOKIE
 from tests.browser_fixtures import CallbackApp, LiveKeyfob, VirtualPasskeyPage
 from tests.node_clients import NodeClients
 from tests.server.oidc.live import ETH_KEY, Registered, register

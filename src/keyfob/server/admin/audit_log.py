@@ -8,7 +8,7 @@ from starlette.responses import Response
 from keyfob.errors import InvalidRequest
 from keyfob.server.admin.guard import admin_endpoint, admin_form, current_admin, form_text
 from keyfob.server.admin.views import page, see_other
-from keyfob.server.clients import check_lifetime, default_lifetimes
+from keyfob.server.services.clients import check_lifetime, default_lifetimes
 
 PAGE_SIZE = 50
 LIFETIME_SETTINGS = {

@@ -18,7 +18,7 @@ from keyfob.server.admin.guard import (
     form_text,
 )
 from keyfob.server.admin.views import page, see_other
-from keyfob.server.clients import (
+from keyfob.server.services.clients import (
     DELIVERY_NOTES,
     check_client_fields,
     check_lifetime,

@@ -1,8 +1,9 @@
 """Who may use the admin panel, and the CSRF and Origin checks of its forms.
 
-An admin page needs an SSO session (see :mod:`keyfob.server.sso`) of a user who has the role
-``admin``, is not disabled and signed in within :data:`MAX_SIGN_IN_AGE`. Every form carries a
-``csrf`` field: an HMAC of the SSO session's token hash, so it is worthless outside that session.
+An admin page needs an SSO session (see :mod:`keyfob.server.services.sso`) of a user who has
+the role ``admin``, is not disabled and signed in within :data:`MAX_SIGN_IN_AGE`. Every form
+carries a ``csrf`` field: an HMAC of the SSO session's token hash, so it is worthless outside
+that session.
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ from starlette.responses import RedirectResponse, Response
 from keyfob.core.amr import USER_VERIFIED, is_passkey_amr
 from keyfob.core.secretbox import derive_key
 from keyfob.errors import CsrfFailed, Forbidden, KeyfobError
-from keyfob.server.audit import client_ip, record_event
-from keyfob.server.inputs import check_form
-from keyfob.server.pages import check_same_origin, error_page
-from keyfob.server.runtime import Runtime, get_runtime
-from keyfob.server.sso import current_sso
+from keyfob.server.infra.inputs import check_form
+from keyfob.server.infra.runtime import Runtime, get_runtime
+from keyfob.server.pages.errors import error_page
+from keyfob.server.pages.render import check_same_origin
+from keyfob.server.services.audit import client_ip, record_event
+from keyfob.server.services.sso import current_sso
 from keyfob.store.records import UserRecord
 
 ADMIN_ROLE = "admin"

@@ -1,4 +1,7 @@
-"""The admin panel's routes: ``install(app)`` adds them (they stay out of the OpenAPI schema)."""
+"""The admin panel's route table: ``install(app)`` adds them (out of the OpenAPI schema).
+
+Its sign-in and enrolment pages are hosted pages (:mod:`keyfob.server.pages.hosted_admin`).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from starlette.responses import Response
 from keyfob.server.admin import audit_log, clients, users
 from keyfob.server.admin.guard import LOGIN_PATH, admin_endpoint, admin_form, current_admin
 from keyfob.server.admin.views import see_other
-from keyfob.server.sso import end_sso_session
+from keyfob.server.services.sso import end_sso_session
 
 
 @admin_endpoint
@@ -56,6 +59,6 @@ ROUTES = (
 
 
 def install(app: Starlette) -> None:
-    """Add the admin panel's pages to ``app`` (its sign-in pages live in the SSO module)."""
+    """Add the admin panel's pages of :data:`ROUTES` to ``app``."""
     for path, endpoint, methods in ROUTES:
         app.add_route(path, endpoint, methods=methods, include_in_schema=False)

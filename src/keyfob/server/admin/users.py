@@ -8,8 +8,8 @@ from starlette.responses import Response
 from keyfob.errors import Forbidden, NotFound
 from keyfob.server.admin.guard import Admin, admin_endpoint, admin_form, current_admin, form_text
 from keyfob.server.admin.views import page, see_other
-from keyfob.server.clients import get_client
-from keyfob.server.lifetimes import deny_until
+from keyfob.server.services.clients import get_client
+from keyfob.server.services.lifetimes import deny_until
 from keyfob.store.records import UserRecord
 
 SEARCH_LIMIT = 50

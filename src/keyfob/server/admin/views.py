@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse
 
 from keyfob.server.admin.guard import Admin
-from keyfob.server.pages import render
+from keyfob.server.pages.render import render
 
 # A redirect names what was done by a code, never by free text, so that a crafted link can
 # only show one of these sentences.

@@ -36,14 +36,15 @@ from keyfob.errors import (
     OAuthInvalidRequest,
     UnknownClient,
 )
-from keyfob.server.audit import client_ip, record_event
-from keyfob.server.clients import may_use
 from keyfob.server.oidc.interaction import Interaction, open_interaction, seal_interaction
 from keyfob.server.oidc.params import query_params, request_params, single
 from keyfob.server.oidc.provider import CODE_LIFETIME_SECONDS, Provider, get_provider
 from keyfob.server.oidc.subjects import subject_of
-from keyfob.server.pages import error_page, render, security_headers
-from keyfob.server.sso import SsoContext, current_sso
+from keyfob.server.pages.errors import error_page
+from keyfob.server.pages.render import render, security_headers
+from keyfob.server.services.audit import client_ip, record_event
+from keyfob.server.services.clients import may_use
+from keyfob.server.services.sso import SsoContext, current_sso
 from keyfob.store.records import ClientRecord
 from keyfob.store.records_oidc import OidcCodeRecord
 

@@ -16,9 +16,9 @@ from starlette.requests import Request
 from keyfob.core.rfc6749 import authenticate_client, parse_client_authentication, secret_matches
 from keyfob.core.rfc7523 import verify_client_assertion
 from keyfob.errors import InvalidClient
-from keyfob.server.clients import client_secret
 from keyfob.server.oidc.params import Params
 from keyfob.server.oidc.provider import Provider
+from keyfob.server.services.clients import client_secret
 from keyfob.store.records import ClientRecord
 
 _FAILED = "Client authentication failed."

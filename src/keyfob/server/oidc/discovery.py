@@ -11,11 +11,8 @@ from starlette.responses import JSONResponse, Response
 
 from keyfob.core.oidc_claims import claims_supported
 from keyfob.core.oidc_discovery import provider_metadata
-from keyfob.server.oidc.keys import ID_TOKEN_ALGORITHMS
 from keyfob.server.oidc.provider import get_provider
-
-SCOPES = ("openid", "profile", "wallet", "email", "offline_access")
-AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
+from keyfob.server.services.oidc_clients import AUTH_METHODS, ID_TOKEN_ALGORITHMS, SCOPES
 
 
 @functools.cache

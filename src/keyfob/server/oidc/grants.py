@@ -15,9 +15,9 @@ from typing import Any
 from keyfob.core.oidc_id_token import issue_id_token
 from keyfob.core.rfc9068 import issue_client_access_token
 from keyfob.core.tokens import hash_refresh_token, new_refresh_token
-from keyfob.server.lifetimes import max_age
 from keyfob.server.oidc.provider import Provider
 from keyfob.server.oidc.subjects import subject_of
+from keyfob.server.services.lifetimes import max_age
 from keyfob.store.records import ClientRecord
 from keyfob.store.records_oidc import OidcGrantRecord
 

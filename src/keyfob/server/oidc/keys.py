@@ -3,7 +3,7 @@
 ID tokens are RS256 unless a client asks for ES256 or EdDSA; access tokens for clients are
 signed by the server's token key (``KEYFOB_TOKEN_ALGORITHM``, EdDSA by default: a tenth of an
 RSA signature's cost, on every code exchange and refresh). Each algorithm has its own
-:class:`~keyfob.server.keyring.Keyring` over the same ``signing_keys`` table, so each rotates
+:class:`~keyfob.server.infra.keyring.Keyring` over the same ``signing_keys`` table, so each rotates
 on its own and every key keeps a unique ``kid``; the server's token keyring is reused for its
 own algorithm.
 """
@@ -17,9 +17,8 @@ from typing import Any
 
 from keyfob.core.keys import SigningKey
 from keyfob.errors import ConfigurationError
-from keyfob.server.keyring import Keyring
-
-ID_TOKEN_ALGORITHMS = ("RS256", "ES256", "EdDSA")
+from keyfob.server.infra.keyring import Keyring
+from keyfob.server.services.oidc_clients import ID_TOKEN_ALGORITHMS
 
 
 class OidcKeys:

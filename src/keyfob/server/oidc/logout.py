@@ -22,14 +22,15 @@ from keyfob.core.oidc_backchannel import issue_logout_token
 from keyfob.core.oidc_id_token import verify_id_token_hint
 from keyfob.core.oidc_rp_logout import check_post_logout_redirect_uri
 from keyfob.errors import CsrfFailed, InvalidRequest, KeyfobError
-from keyfob.server.audit import client_ip, record_event
 from keyfob.server.oidc.authorize import _client
 from keyfob.server.oidc.backchannel import Delivery
-from keyfob.server.oidc.params import Params, request_params, single
+from keyfob.server.oidc.params import Params, form_params, request_params, single
 from keyfob.server.oidc.provider import Provider, get_provider
 from keyfob.server.oidc.subjects import subject_of
-from keyfob.server.pages import error_page, render, security_headers
-from keyfob.server.sso import SsoContext, current_sso, end_sso_session
+from keyfob.server.pages.errors import error_page
+from keyfob.server.pages.render import refuse_cross_site, render, security_headers
+from keyfob.server.services.audit import client_ip, record_event
+from keyfob.server.services.sso import SsoContext, current_sso, end_sso_session
 from keyfob.store.records import ClientRecord
 from keyfob.store.records_oidc import OidcGrantRecord
 
@@ -101,11 +102,9 @@ def _names_session(provider: Provider, client: ClientRecord, sso: SsoContext, hi
 async def confirm_endpoint(request: Request) -> Response:
     """``POST /oidc/logout/confirm``: the user said yes on the confirmation page."""
     provider = get_provider(request)
-    from keyfob.server.hosted_signin import check_same_origin
-    from keyfob.server.oidc.params import form_params
 
     try:
-        check_same_origin(request, provider.runtime)
+        refuse_cross_site(request, provider.runtime)
         params = await form_params(request)
         client_id = single(params, "client_id")
         uri = single(params, "post_logout_redirect_uri")

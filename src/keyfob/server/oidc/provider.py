@@ -1,6 +1,6 @@
 """What the OpenID Provider holds while the server runs: keys, derived secrets, deliveries.
 
-Built in the app's lifespan next to the :class:`~keyfob.server.runtime.Runtime` and kept on
+Built in the app's lifespan next to the :class:`~keyfob.server.infra.runtime.Runtime` and kept on
 ``app.state.oidc``; every OIDC endpoint reaches it through :func:`get_provider`.
 """
 
@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from starlette.requests import HTTPConnection
 
 from keyfob.core.secretbox import derive_key
-from keyfob.server.audit import record_event
-from keyfob.server.keyring import Keyring
+from keyfob.server.infra.keyring import Keyring
+from keyfob.server.infra.runtime import Runtime
 from keyfob.server.oidc.backchannel import BackchannelSender, Delivery
 from keyfob.server.oidc.keys import OidcKeys
-from keyfob.server.runtime import Runtime
+from keyfob.server.services.audit import record_event
 
 CODE_LIFETIME_SECONDS = 60
 

@@ -14,12 +14,12 @@ from starlette.responses import JSONResponse, Response
 
 from keyfob.core.tokens import REFRESH_TOKEN_PREFIX, hash_refresh_token
 from keyfob.errors import InvalidRequest, KeyfobError
-from keyfob.server.audit import client_ip, record_event
 from keyfob.server.oidc.client_auth import authenticated_client
 from keyfob.server.oidc.errors import NO_STORE, oauth_errors
 from keyfob.server.oidc.params import form_params, single
 from keyfob.server.oidc.provider import get_provider
 from keyfob.server.oidc.userinfo import verified_access_token
+from keyfob.server.services.audit import client_ip, record_event
 
 _HINTS = (None, "access_token", "refresh_token")
 

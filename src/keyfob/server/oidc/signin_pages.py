@@ -21,26 +21,26 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from keyfob.core.amr import wallet_amr
 from keyfob.errors import AccessDenied, CsrfFailed, KeyfobError
-from keyfob.server.audit import client_ip, record_event
-from keyfob.server.clients import may_use
-from keyfob.server.errors import describe_validation, error_response
-from keyfob.server.hosted_signin import (
-    OptionsPageRequest,
-    PasskeyPageRequest,
-    WalletPageRequest,
-    check_same_origin,
-    continue_to,
-    passkey_sign_in,
-    wallet_sign_in,
-)
+from keyfob.server.infra.errors import describe_validation
 from keyfob.server.oidc.authorize import _client, answer, issue_code, opened, proceed
 from keyfob.server.oidc.errors import Endpoint
 from keyfob.server.oidc.interaction import Interaction
 from keyfob.server.oidc.params import form_params, query_params, single
 from keyfob.server.oidc.provider import Provider, get_provider
-from keyfob.server.pages import error_page, render, security_headers
-from keyfob.server.passkey_flow import begin_sign_in
-from keyfob.server.sso import SsoContext, current_sso
+from keyfob.server.pages.errors import error_page
+from keyfob.server.pages.render import refuse_cross_site, render, security_headers
+from keyfob.server.services.audit import client_ip, record_event
+from keyfob.server.services.clients import may_use
+from keyfob.server.services.hosted_signin import (
+    OptionsPageRequest,
+    PasskeyPageRequest,
+    WalletPageRequest,
+    continue_to,
+    passkey_sign_in,
+    wallet_sign_in,
+)
+from keyfob.server.services.passkey_flow import begin_sign_in
+from keyfob.server.services.sso import SsoContext, current_sso
 from keyfob.store.records import ClientRecord
 
 SCOPE_TEXT = {
@@ -52,6 +52,10 @@ SCOPE_TEXT = {
 }
 
 
+def _page_error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": code, "message": message}, status_code=status)
+
+
 def page_json(endpoint: Endpoint) -> Endpoint:
     """The sign-in page's JSON endpoints answer errors as the page scripts expect them:
     ``{"error", "message"}`` (a malformed body is a 422 ``invalid_request``)."""
@@ -61,9 +65,9 @@ def page_json(endpoint: Endpoint) -> Endpoint:
         try:
             return await endpoint(request)
         except ValidationError as exc:
-            return error_response(422, "invalid_request", describe_validation(exc.errors()))
+            return _page_error(422, "invalid_request", describe_validation(exc.errors()))
         except KeyfobError as exc:
-            return error_response(exc.status, exc.code, exc.message)
+            return _page_error(exc.status, exc.code, exc.message)
 
     return wrapped
 
@@ -101,7 +105,7 @@ async def login_page(request: Request) -> Response:
 
 async def _posted(request: Request) -> tuple[Provider, str, Interaction, ClientRecord]:
     provider = get_provider(request)
-    check_same_origin(request, provider.runtime)
+    refuse_cross_site(request, provider.runtime)
     token = _token(request)
     interaction = opened(request, provider, token)
     return provider, token, interaction, await _client(provider, interaction.request.client_id)
@@ -185,7 +189,7 @@ async def consent_decision(request: Request) -> Response:
     provider = get_provider(request)
     runtime = provider.runtime
     try:
-        check_same_origin(request, runtime)
+        refuse_cross_site(request, runtime)
         params = await form_params(request)
         token = single(params, "interaction") or ""
         interaction = opened(request, provider, token)

@@ -22,12 +22,12 @@ from keyfob.core.rfc6749 import (
 from keyfob.core.rfc7636 import verify_code_verifier
 from keyfob.core.tokens import hash_refresh_token, new_refresh_token
 from keyfob.errors import InvalidGrant
-from keyfob.server.audit import client_ip, record_event
 from keyfob.server.oidc.client_auth import authenticated_client
 from keyfob.server.oidc.errors import NO_STORE, oauth_errors
 from keyfob.server.oidc.grants import grant_end, mint_tokens, refresh_expiry, wants_refresh
 from keyfob.server.oidc.params import form_params
 from keyfob.server.oidc.provider import Provider, get_provider
+from keyfob.server.services.audit import client_ip, record_event
 from keyfob.store.records import ClientRecord
 from keyfob.store.records_oidc import OidcGrantRecord
 

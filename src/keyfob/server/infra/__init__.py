@@ -1,0 +1,1 @@
+"""The server's infrastructure: app wiring, settings, runtime, keys, middleware, the CLI."""

@@ -1,0 +1,105 @@
+"""The ASGI application: ``create_app(settings)``."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+from fastapi import FastAPI
+
+from keyfob import __version__
+from keyfob.server.admin import routes as admin_routes
+from keyfob.server.api import errors as api_errors
+from keyfob.server.api import routes as api_routes
+from keyfob.server.api.fastpath import FastPath
+from keyfob.server.infra.errors import ErrorRendering, install_error_handlers
+from keyfob.server.infra.headers import SecurityHeadersMiddleware
+from keyfob.server.infra.housekeeping import housekeeping
+from keyfob.server.infra.inputs import UrlGuardMiddleware
+from keyfob.server.infra.middleware import BodyLimitMiddleware, RateLimitMiddleware
+from keyfob.server.infra.runtime import open_runtime, utc_now
+from keyfob.server.infra.settings import Settings
+from keyfob.server.oidc import routes as oidc_routes
+from keyfob.server.oidc.logout import end_grants_of
+from keyfob.server.oidc.provider import open_provider
+from keyfob.server.pages import errors as page_errors
+from keyfob.server.pages import routes as page_routes
+
+log = logging.getLogger("keyfob")
+
+DESCRIPTION = (
+    "Sign in by proving you hold a key (an Ethereum, Nimiq or Solana wallet); get JWTs. "
+    'Errors are always `{"error": code, "message": sentence}`.'
+)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    run_migrations: bool = True,
+    clock: Callable[[], datetime] = utc_now,
+    fast_path: bool = True,
+) -> FastAPI:
+    """Build the keyfob server; its lifespan migrates the database and loads the keys.
+
+    ``fast_path`` serves the sign-in endpoints through
+    :class:`~keyfob.server.api.fastpath.FastPath` (the default); without it FastAPI's own routes
+    answer them, identically but slower.
+    """
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with open_runtime(settings, run_migrations=run_migrations, clock=clock) as runtime:
+            await runtime.keyring.load(now=clock())
+            app.state.runtime = runtime
+            async with open_provider(runtime) as provider:
+                app.state.oidc = provider
+                runtime.session_end_hooks.append(functools.partial(end_grants_of, provider))
+                log.info("keyfob %s serving %s", __version__, settings.public_url)
+                async with housekeeping(runtime, also_reload=provider.keys.refresh_if_stale):
+                    yield
+
+    app = FastAPI(
+        title="keyfob",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,  # keyfob.server.pages.docs serves /docs without a CDN
+        redoc_url=None,
+    )
+    # Each surface renders its own errors: HTML pages for the hosted pages and the admin panel,
+    # the JSON body for the API and every other path.
+    errors = ErrorRendering(
+        default=api_errors.render_error,
+        surfaces=((page_errors.wants_page, page_errors.render_error),),
+    )
+    install_error_handlers(app, errors)
+    api_routes.install(app)
+    page_routes.install(app)
+    admin_routes.install(app)
+    # OpenID Connect (Starlette routes: documented by discovery, not by OpenAPI)
+    app.router.routes.extend(oidc_routes.ROUTES)
+    if fast_path:
+        routes = api_routes.FAST_ROUTES
+        app.add_middleware(FastPath, runtime=lambda: app.state.runtime, routes=routes)
+    app.add_middleware(
+        RateLimitMiddleware, per_minute=settings.rate_limit, proxies=settings.proxies
+    )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(UrlGuardMiddleware, errors=errors)
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.public_url.startswith("https://"))
+    return app
+
+
+def app_factory() -> FastAPI:
+    """Entry point for ``uvicorn --factory keyfob.server.infra.app:app_factory``."""
+    return create_app()
+
+
+def prepared_app_factory() -> FastAPI:
+    """Entry point used by ``keyfob serve``, which has already migrated the database."""
+    return create_app(run_migrations=False)

@@ -1,0 +1,334 @@
+"""The ``keyfob`` command: ``serve``, ``migrate``, ``keys rotate|list``, ``clients add|list``,
+``admin create``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from pydantic import ValidationError
+
+from keyfob.core.keys import SigningKey, hs256_secret
+from keyfob.core.redirects import DELIVERIES
+from keyfob.errors import KeyfobError
+from keyfob.server.infra.access_log import log_config
+from keyfob.server.infra.keyring import rotate_signing_key
+from keyfob.server.infra.runtime import open_runtime, utc_now
+from keyfob.server.infra.settings import Settings
+from keyfob.server.services.audit import record_event
+from keyfob.server.services.clients import DELIVERY_NOTES, create_client
+from keyfob.server.services.enrollment import LINK_LIFETIME, create_enrollment_link
+from keyfob.server.services.oidc_clients import configure_oidc
+from keyfob.store import Store
+from keyfob.store.migrate import migrate
+
+T = TypeVar("T")
+QUERY_WARNING = (
+    "Warning: query delivery puts a bearer token in URLs (browser history, server and proxy "
+    "logs, Referer); form_post does not. query is the default only for seed 003 compatibility."
+)
+
+cli = typer.Typer(
+    help="keyfob: passwordless sign-in with wallets and passkeys.", no_args_is_help=True
+)
+keys_cli = typer.Typer(help="Token-signing keys.", no_args_is_help=True)
+cli.add_typer(keys_cli, name="keys")
+clients_cli = typer.Typer(help="Client apps of the hosted sign-in pages.", no_args_is_help=True)
+cli.add_typer(clients_cli, name="clients")
+admin_cli = typer.Typer(help="Administrators of the admin panel.", no_args_is_help=True)
+cli.add_typer(admin_cli, name="admin")
+
+
+def _settings() -> Settings:
+    """Read the settings, or explain in one line which one is wrong."""
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"KEYFOB_{'_'.join(str(p) for p in error['loc']).upper()}: {error['msg']}"
+            for error in exc.errors()
+        )
+        typer.echo(f"keyfob: invalid settings: {problems}", err=True)
+        raise typer.Exit(2) from None
+    _configure_logging(settings)
+    return settings
+
+
+def _run(work: Coroutine[Any, Any, T]) -> T:
+    """Run ``work``; a KeyfobError (say, a bad secret key) becomes one line and exit code 2."""
+    try:
+        return asyncio.run(work)
+    except KeyfobError as exc:
+        typer.echo(f"keyfob: {exc.message}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+async def _prepare(settings: Settings) -> None:
+    """Migrate the database and make sure a signing key exists, once, before any worker starts."""
+    async with open_runtime(settings) as runtime:
+        await runtime.keyring.load(now=utc_now())
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+) -> None:
+    """Migrate, generate keys if needed, and serve the API."""
+    import uvicorn
+
+    settings = _settings()
+    _run(_prepare(settings))
+    uvicorn.run(
+        "keyfob.server.infra.app:prepared_app_factory",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level.lower(),
+        log_config=log_config(),  # query secrets (enrolment tokens, state) redacted
+        proxy_headers=False,
+    )
+
+
+@cli.command("migrate")
+def migrate_command() -> None:
+    """Apply the database migrations and exit."""
+    settings = _settings()
+
+    async def run() -> None:
+        async with open_runtime(settings):  # migrates, then upgrades the sealed blobs once
+            pass
+
+    _run(run())
+    typer.echo("Database is up to date.")
+
+
+@keys_cli.command("rotate")
+def rotate(
+    alg: Annotated[
+        str | None,
+        typer.Option(
+            help="The algorithm to rotate: the token algorithm (default), or an ID-token "
+            "algorithm of OpenID Connect (RS256, ES256, EdDSA)."
+        ),
+    ] = None,
+) -> None:
+    """Make a new signing key; old keys keep verifying until their tokens expire. With HS256 the
+    new secret is printed once, for the apps that verify tokens."""
+    settings = _settings()
+    algorithm = alg or settings.token_algorithm
+    if algorithm not in ("RS256", "ES256", "EdDSA", settings.token_algorithm):
+        raise typer.BadParameter(f"keyfob signs no tokens with {algorithm}.", param_hint="--alg")
+
+    async def run() -> SigningKey:
+        async with open_runtime(settings) as runtime:
+            return await rotate_signing_key(
+                runtime.store, algorithm, runtime.secret_key, now=utc_now()
+            )
+
+    key = _run(run())
+    typer.echo(f"New {algorithm} signing key: {key.kid}")
+    if key.alg == "HS256":
+        typer.echo(f"secret: {hs256_secret(key)}")
+        typer.echo(
+            "Copy the secret now: it is shown only once. Apps verify with "
+            "TokenVerifier(secret=[new, old]) until the old key's tokens expire."
+        )
+
+
+@keys_cli.command("list")
+def list_keys() -> None:
+    """Show the signing keys: kid, algorithm, created, retired."""
+    settings = _settings()
+
+    async def run() -> None:
+        await migrate(settings.resolved_database_url)
+        store = Store.from_url(settings.resolved_database_url)
+        try:
+            for record in await store.signing_keys():
+                retired = record.retired_at.isoformat() if record.retired_at else "active"
+                typer.echo(
+                    f"{record.kid}  {record.alg}  {record.created_at.isoformat()}  {retired}"
+                )
+        finally:
+            await store.close()
+
+    _run(run())
+
+
+@clients_cli.command("add")
+def add_client(
+    name: Annotated[str, typer.Option(help="The app's name, shown to users.")],
+    redirect_uri: Annotated[
+        list[str], typer.Option(help="A redirect URI (repeat the option for more).")
+    ],
+    registration: Annotated[
+        bool, typer.Option(help="Let new users register through this app.")
+    ] = False,
+    open_to_all: Annotated[
+        bool, typer.Option("--open", help="Every user may sign in (else: only those permitted).")
+    ] = False,
+    token_delivery: Annotated[
+        str,
+        typer.Option(
+            help="How the token reaches the app: "
+            + "; ".join(DELIVERY_NOTES[delivery] for delivery in DELIVERIES)
+            + "."
+        ),
+    ] = DELIVERIES[0],
+    require_state: Annotated[
+        bool,
+        typer.Option(
+            help="Refuse sign-in requests without a state (the app's login-CSRF defence)."
+        ),
+    ] = False,
+    public: Annotated[
+        bool,
+        typer.Option(
+            help="OpenID Connect: a public client (a browser or mobile app): no secret, "
+            "token endpoint authentication none, PKCE required."
+        ),
+    ] = False,
+    auth_method: Annotated[
+        str | None,
+        typer.Option(
+            help="OpenID Connect: client_secret_basic (default), client_secret_post, "
+            "private_key_jwt (with --jwks-file) or none (--public)."
+        ),
+    ] = None,
+    scope: Annotated[
+        str, typer.Option(help="OpenID Connect: the scopes the client may ask for.")
+    ] = "openid profile",
+    post_logout_redirect_uri: Annotated[
+        list[str] | None,
+        typer.Option(help="OpenID Connect: a post-logout redirect URI (repeat for more)."),
+    ] = None,
+    subject_type: Annotated[
+        str, typer.Option(help="OpenID Connect: public (the user id) or pairwise.")
+    ] = "public",
+    id_token_alg: Annotated[
+        str, typer.Option(help="OpenID Connect: RS256, ES256 or EdDSA.")
+    ] = "RS256",  # noqa: S107 (an algorithm name)
+    backchannel_logout_uri: Annotated[
+        str | None, typer.Option(help="OpenID Connect: where logout tokens are posted.")
+    ] = None,
+    first_party: Annotated[
+        bool, typer.Option(help="OpenID Connect: skip the consent page (your own app).")
+    ] = False,
+    refresh_tokens: Annotated[
+        bool,
+        typer.Option(help="OpenID Connect: refresh tokens even without offline_access."),
+    ] = False,
+    jwks_file: Annotated[
+        Path | None,
+        typer.Option(help="OpenID Connect: the client's public JWKS (private_key_jwt)."),
+    ] = None,
+    synthetic_email: Annotated[
+        bool,
+        typer.Option(
+            help="OpenID Connect: answer the email scope with <sub>@<keyfob host>, "
+            "email_verified false, for apps that insist on an email."
+        ),
+    ] = False,
+) -> None:
+    """Register a client app; print its clientId and secretKey (the secret is shown once).
+
+    Every client serves both the hosted sign-in redirect (clientId + HS256 token) and
+    OpenID Connect (discovery at /.well-known/openid-configuration)."""
+    settings = _settings()
+    jwks = None if jwks_file is None else jwks_file.read_text(encoding="utf-8")
+
+    async def run() -> tuple[str, str]:
+        async with open_runtime(settings) as runtime:
+            client, secret = await create_client(
+                runtime,
+                name=name,
+                redirect_uris=redirect_uri,
+                registration_enabled=registration,
+                open_to_all=open_to_all,
+                token_delivery=token_delivery,
+                require_state=require_state,
+            )
+            try:
+                await configure_oidc(
+                    runtime,
+                    client.id,
+                    public=public,
+                    auth_method=auth_method,
+                    scopes=scope,
+                    post_logout_redirect_uris=post_logout_redirect_uri or (),
+                    subject_type=subject_type,
+                    id_token_alg=id_token_alg,
+                    backchannel_logout_uri=backchannel_logout_uri,
+                    first_party=first_party,
+                    issue_refresh_tokens=refresh_tokens,
+                    jwks=jwks,
+                    synthetic_email=synthetic_email,
+                )
+            except KeyfobError:
+                await runtime.store.delete_client(client.id)  # nothing half-registered
+                raise
+            await record_event(runtime, "admin.client_created", client_id=client.id, via="cli")
+            return client.id, secret
+
+    client_id, secret = _run(run())
+    typer.echo(f"clientId: {client_id}")
+    typer.echo(f"secretKey: {secret}")
+    typer.echo("Copy the secret now: it is shown only once (rotate it in /admin if lost).")
+    if token_delivery == "query":
+        typer.echo(QUERY_WARNING)
+
+
+@clients_cli.command("list")
+def list_clients() -> None:
+    """Show the client apps: id, name, token delivery, whether state is required, redirect URIs;
+    then a warning if any delivers its token in the query."""
+    settings = _settings()
+
+    async def run() -> bool:
+        async with open_runtime(settings) as runtime:
+            clients = await runtime.store.list_clients()
+        for client in clients:
+            uris = " ".join(client.redirect_uris) or "-"
+            state = "state required" if client.require_state else "state optional"
+            typer.echo(f"{client.id}  {client.name}  {client.token_delivery}  {state}  {uris}")
+        return any(client.token_delivery == "query" for client in clients)
+
+    if _run(run()):
+        typer.echo(QUERY_WARNING)
+
+
+@admin_cli.command("create")
+def create_admin() -> None:
+    """Print a one-time link that lets whoever opens it register a passkey as an admin."""
+    settings = _settings()
+
+    async def run() -> tuple[str, str]:
+        async with open_runtime(settings) as runtime:
+            link, expires_at = await create_enrollment_link(
+                runtime.store, public_url=settings.public_url, now=runtime.now()
+            )
+            await record_event(runtime, "admin.enrollment_link_created", via="cli")
+            return link, expires_at.isoformat(timespec="seconds")
+
+    link, expires = _run(run())
+    minutes = int(LINK_LIFETIME.total_seconds() // 60)
+    typer.echo(f"Open this link within {minutes} minutes (until {expires}); it works once:")
+    typer.echo(link)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli()

@@ -1,0 +1,57 @@
+"""The HTML error pages of the hosted pages and the admin panel, and which requests get one.
+
+A browser loading a page (a GET, or an HTML form posting to one) under the pages' paths gets
+its error as a readable page: :func:`wants_page` is this surface's claim and
+:func:`render_error` its renderer in :class:`~keyfob.server.infra.errors.ErrorRendering`. The
+pages' JSON endpoints, which their scripts call, keep JSON errors.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from keyfob.errors import KeyfobError
+from keyfob.server.pages.render import render
+
+_TITLES = {
+    400: "This link cannot be used",
+    401: "Sign-in failed",
+    403: "Access denied",
+    404: "Not found",
+    409: "Already taken",
+    413: "Too large",
+    422: "This link is incomplete",
+    429: "Slow down",
+}
+
+
+def error_page(request: Request, error: KeyfobError) -> HTMLResponse:
+    """A readable page for ``error``: its sentence and status, never a traceback."""
+    status = error.status if 400 <= error.status < 600 else 400
+    title = _TITLES.get(status, "Something went wrong" if status >= 500 else "Request refused")
+    context = {"title": title, "message": error.message, "code": error.code}
+    return render(request, "message.html", context, status=status)
+
+
+_PAGE_PREFIXES = ("/auth/login/", "/auth/registration/", "/auth/logout/", "/admin/")
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def wants_page(request: Request) -> bool:
+    """True for a browser loading a hosted page (a GET, or an HTML form posting to one):
+    its errors are HTML pages. The pages' JSON endpoints keep JSON errors."""
+    path = request.url.path
+    if not (path == "/admin" or path.startswith(_PAGE_PREFIXES)):
+        return False
+    if request.method in ("GET", "HEAD"):
+        return True
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return request.method == "POST" and content_type in _FORM_TYPES
+
+
+def render_error(request: Request, status: int, code: str, message: str) -> Response:
+    """The pages' renderer: :func:`error_page` for an error of this status, code and sentence."""
+    error = KeyfobError(message, code=code)
+    error.status = status
+    return error_page(request, error)
