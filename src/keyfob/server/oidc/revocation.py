@@ -21,15 +21,13 @@ from keyfob.server.oidc.provider import get_provider
 from keyfob.server.oidc.userinfo import verified_access_token
 from keyfob.server.services.audit import client_ip, record_event
 
-_HINTS = (None, "access_token", "refresh_token")
-
 
 def _token(params: list[tuple[str, str]]) -> str:
     token = single(params, "token")
     if not token:
         raise InvalidRequest("Send the token to revoke or introspect as token=.")
-    if single(params, "token_type_hint") not in _HINTS:
-        pass  # RFC 7009 §2.2.1: an unknown hint is ignored, the token is looked up anyway
+    single(params, "token_type_hint")  # refused if repeated; any hint is otherwise ignored
+    # (RFC 7009 §2.2.1: the token is looked up whatever the hint says)
     return token
 
 

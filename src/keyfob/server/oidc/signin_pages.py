@@ -229,10 +229,6 @@ async def consent_decision(request: Request) -> Response:
         ip=ip,
         scope=" ".join(authorization.scope),
     )
-    if not await _still_allowed(provider, client, sso):
+    if not await may_use(provider.runtime, client, sso.user):
         return await proceed(request, provider, client, interaction)
     return await issue_code(request, provider, client, sso, interaction)
-
-
-async def _still_allowed(provider: Provider, client: ClientRecord, sso: SsoContext) -> bool:
-    return await may_use(provider.runtime, client, sso.user)
