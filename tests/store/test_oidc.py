@@ -15,8 +15,8 @@ from sqlalchemy import select
 from keyfob.errors import Conflict, InvalidGrant, InvalidRequest, NotFound
 from keyfob.store import Store
 from keyfob.store.records_oidc import CodeUse, ConsentRecord
-from keyfob.store.schema import oidc_codes, oidc_refresh_tokens
-from tests.store.factories import DAY, NOW
+from keyfob.store.schema import oidc_codes, oidc_refresh_tokens, users
+from tests.store.factories import DAY, NOW, set_row
 from tests.store.oidc_factories import (
     CODE_TTL,
     GRANT_TTL,
@@ -183,6 +183,27 @@ async def test_start_grant_refused(store: Store, consume: bool, change: Any, cod
         await store.start_grant(presented, grant, refresh_token_hash=code_hash("rt-0"), now=NOW)
     assert await store.get_grant(GRANT) is None
     assert await rotate(store, "rt-0", "rt-1", who.client_id) == "invalid"
+
+
+@pytest.mark.parametrize("how", ["disable_user", "flag only"])
+async def test_no_grant_for_a_user_disabled_after_the_code_was_consumed(
+    store: Store, how: str
+) -> None:
+    """The token endpoint reads no user: start_grant itself refuses a disabled one, whether
+    disable_user dropped the code or only the flag is set (the grant's own check)."""
+    who = await party(store)
+    record = code_record(who)
+    await store.add_code(record)
+    await store.consume_code(record.code_hash, now=NOW)
+    if how == "disable_user":
+        assert await store.disable_user(who.user_id, now=NOW, deny_until=NOW + DAY)
+    else:
+        await set_row(store, users, who.user_id, disabled=True)
+    with pytest.raises(InvalidGrant):
+        await store.start_grant(
+            record.code_hash, grant_record(record, GRANT), refresh_token_hash=None, now=NOW
+        )
+    assert await store.get_grant(GRANT) is None
 
 
 async def test_a_code_starts_one_grant_only(store: Store) -> None:

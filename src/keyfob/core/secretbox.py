@@ -12,6 +12,7 @@ read by :func:`upgrade` alone, which re-seals them in format 2 once.
 
 from __future__ import annotations
 
+import functools
 import os
 
 from cryptography.exceptions import InvalidTag
@@ -34,8 +35,12 @@ class SealedDataError(ConfigurationError):
     code = "sealed_data_error"
 
 
+@functools.lru_cache(maxsize=64)
 def derive_key(secret_key: str, purpose: str) -> bytes:
-    """A 32-byte key for ``purpose``: HKDF-SHA256 of the secret, info ``"keyfob:" + purpose``."""
+    """A 32-byte key for ``purpose``: HKDF-SHA256 of the secret, info ``"keyfob:" + purpose``.
+
+    Cached: a client secret is unsealed on every token request, and the server holds the
+    secret key in memory anyway."""
     if not isinstance(secret_key, str) or not secret_key:
         raise ConfigurationError("The secret key must be a non-empty string.")
     if not purpose:

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
@@ -28,6 +28,7 @@ from keyfob.store.schema import (
     oidc_codes,
     oidc_consents,
     oidc_grants,
+    users,
 )
 
 _code, _con = oidc_codes.c, oidc_consents.c
@@ -53,8 +54,9 @@ _MARK_REUSED = (
     .values(reused_at=func.coalesce(_code.reused_at, _now()))
     .returning(_code.grant_id)
 )
-# A grant starts from a code consumed, not presented again since, with no grant yet, and of
-# the same client and user.
+# A grant starts from a code consumed, not presented again since, with no grant yet, of the
+# same client and user, and of a user not disabled (checked here, in the grant's transaction,
+# so a user disabled after the code was consumed gets no grant).
 _ATTACH_GRANT = (
     update(oidc_codes)
     .where(
@@ -64,6 +66,7 @@ _ATTACH_GRANT = (
         _code.used_at.is_not(None),
         _code.reused_at.is_(None),
         _code.grant_id.is_(None),
+        exists().where(users.c.id == _code.user_id, users.c.disabled.is_(False)),
     )
     .values(grant_id=bindparam("gid"))
 )
@@ -131,7 +134,8 @@ class OidcStore(OidcGrantStore):
         it on the code, and store the grant's first refresh token (if ``refresh_token_hash``),
         created ``now``, expiring at ``refresh_expires_at`` or the grant's end, whichever is
         first. Raises :class:`InvalidGrant`, storing nothing, unless the code was consumed,
-        has not been presented again, has no grant yet, and is of the grant's client and user.
+        has not been presented again, has no grant yet, is of the grant's client and user, and
+        that user is not disabled.
         """
         values = grant_values(grant)
         check_fits(oidc_grants, values)

@@ -1,4 +1,5 @@
-"""``RateLimitMiddleware`` as pure ASGI: who counts as whom, and that counters hold and expire.
+"""``RateLimitMiddleware`` as pure ASGI: who counts as whom, and that counters hold and expire;
+``BodyLimitMiddleware``: by the declared length, and while streaming a chunked body.
 
 Before issue 7 the limiter counted the socket peer only (behind a proxy, everyone was the
 proxy), forgot every counter once 100,000 addresses were seen, and sent no Retry-After."""
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 
 from keyfob.server.infra.client_address import TrustedProxies, parse_networks
-from keyfob.server.infra.middleware import Message, RateLimitMiddleware
+from keyfob.server.infra.middleware import BodyLimitMiddleware, Message, RateLimitMiddleware
 from keyfob.server.infra.rate_limit import (
     LIMITED_ROUTES,
     MEMORY_STORAGE,
@@ -194,3 +195,44 @@ async def test_memory_counters_start_a_new_window_after_the_old_one() -> None:
     assert await counters.incr("k", 60) == 1
     assert await counters.reset() == 1
     assert await counters.check()
+
+
+async def _drain(scope: Any, receive: Any, send: Any) -> None:
+    while (await receive()).get("more_body", False):
+        pass
+    await _ok(scope, receive, send)
+
+
+async def _body_limited(chunks: list[bytes], headers: list[tuple[bytes, bytes]]) -> int:
+    """The status BodyLimitMiddleware (limit 10 bytes) answers a body sent as ``chunks``."""
+    messages = [
+        {"type": "http.request", "body": chunk, "more_body": i < len(chunks) - 1}
+        for i, chunk in enumerate(chunks)
+    ]
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return messages.pop(0)
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/auth/login", "headers": headers}
+    await BodyLimitMiddleware(_drain, max_bytes=10)(scope, receive, send)
+    return int(sent[0]["status"])
+
+
+@pytest.mark.parametrize(
+    ("chunks", "headers", "status"),
+    [
+        ([b"12345", b"67890"], [(b"content-length", b"10")], 200),
+        ([b"12345", b"678901"], [(b"content-length", b"11")], 413),  # refused by the header
+        ([b""], [(b"content-length", b"x1")], 413),  # not a length
+        ([b"12345", b"67890"], [(b"transfer-encoding", b"chunked")], 200),
+        ([b"12345", b"67890", b"1"], [(b"transfer-encoding", b"chunked")], 413),  # while streaming
+    ],
+)
+async def test_body_limit(
+    chunks: list[bytes], headers: list[tuple[bytes, bytes]], status: int
+) -> None:
+    assert await _body_limited(chunks, headers) == status

@@ -15,6 +15,7 @@ from keyfob.server.admin import routes as admin_routes
 from keyfob.server.api import errors as api_errors
 from keyfob.server.api import routes as api_routes
 from keyfob.server.api.fastpath import FastPath
+from keyfob.server.infra.dispatch import SurfaceDispatch, surface_app
 from keyfob.server.infra.errors import ErrorRendering, install_error_handlers
 from keyfob.server.infra.headers import SecurityHeadersMiddleware
 from keyfob.server.infra.housekeeping import housekeeping
@@ -81,8 +82,10 @@ def create_app(
     api_routes.install(app)
     page_routes.install(app)
     admin_routes.install(app)
-    # OpenID Connect (Starlette routes: documented by discovery, not by OpenAPI)
-    app.router.routes.extend(oidc_routes.ROUTES)
+    # OpenID Connect: Starlette routes (documented by discovery, not by OpenAPI), reached by
+    # their prefixes without walking FastAPI's route table.
+    oidc_app = surface_app(oidc_routes.ROUTES, app.exception_handlers)
+    app.add_middleware(SurfaceDispatch, surface=oidc_app, prefixes=oidc_routes.PREFIXES)
     if fast_path:
         routes = api_routes.FAST_ROUTES
         app.add_middleware(FastPath, runtime=lambda: app.state.runtime, routes=routes)

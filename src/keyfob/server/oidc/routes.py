@@ -37,3 +37,10 @@ ROUTES = [
     Route("/oidc/logout", logout.end_session_endpoint, methods=["GET", "POST"]),
     Route("/oidc/logout/confirm", logout.confirm_endpoint, methods=["POST"]),
 ]
+
+#: The paths of this surface: every request under them is served by :data:`ROUTES` alone.
+PREFIXES = (
+    "/oidc/",
+    "/.well-known/openid-configuration",
+    "/.well-known/oauth-authorization-server",
+)
