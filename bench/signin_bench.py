@@ -93,7 +93,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--codes",
         type=int,
         default=0,
-        help="authorization codes collected before oidc-code (default: 1,800 per measured "
+        help="authorization codes collected before oidc-code (default: 2,500 per measured "
         "second, warm-up included)",
     )
     parser.add_argument("--browsers", type=int, default=8, help="signed-in browsers (OIDC)")
@@ -118,7 +118,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if set(args.oidc_algs) - set(OIDC_ALGS):
         parser.error(f"--oidc-algs: choose from {', '.join(OIDC_ALGS)}")
     if not args.codes:
-        args.codes = round(1800 * (args.warmup + args.duration))
+        args.codes = round(2500 * (args.warmup + args.duration))
     unknown = set(args.phases) - set(PHASES)
     if unknown:
         parser.error(f"unknown phases {sorted(unknown)}; choose from {', '.join(PHASES)}")
