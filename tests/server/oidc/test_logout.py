@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -159,3 +160,34 @@ async def test_the_hosted_logout_ends_the_oidc_grants_too(
         "/oidc/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}
     )
     assert info.status_code == 401
+
+
+async def test_the_admin_panel_sign_out_ends_the_oidc_grants_too(
+    server: Server, node_clients: NodeClients, callback_app: CallbackApp
+) -> None:
+    """The same SSO session signs in to the panel and to apps: signing out of one ends both."""
+    rp, tokens = await _signed_in(
+        server, node_clients, backchannel_logout_uri=callback_app.callback_url
+    )
+    hint = jwt.decode(tokens["id_token"], options={"verify_signature": False})
+    assert await server.runtime.store.set_roles(hint["sub"], ("admin",))
+    page = await server.client.get("/admin/settings")
+    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert found is not None, page.text
+    response = await server.client.post(
+        "/admin/sign-out", data={"csrf": found.group(1)}, headers={"origin": PUBLIC_URL}
+    )
+    assert (response.status_code, response.headers["location"]) == (303, "/admin/login")
+    info = await server.client.get(
+        "/oidc/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}
+    )
+    assert info.status_code == 401
+    for _ in range(200):  # the delivery runs in the background
+        if callback_app.received:
+            break
+        await asyncio.sleep(0.02)
+    assert callback_app.received, "no back-channel logout arrived"
+    logout = jwt.decode(
+        callback_app.received[0].form["logout_token"], options={"verify_signature": False}
+    )
+    assert (logout["aud"], logout["sid"]) == (rp.id, hint["sid"])

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from keyfob.server.admin import audit_log, clients, users
 from keyfob.server.admin.guard import LOGIN_PATH, admin_endpoint, admin_form, current_admin
 from keyfob.server.admin.views import see_other
-from keyfob.server.services.sso import end_sso_session
+from keyfob.server.services.sso import current_sso, end_sso_session, sso_session_ended
 
 
 @admin_endpoint
@@ -24,10 +24,14 @@ async def home(request: Request) -> Response:
 
 @admin_endpoint
 async def sign_out(request: Request) -> Response:
-    """``POST /admin/sign-out`` (CSRF-checked): end the admin's SSO session, audited."""
+    """``POST /admin/sign-out`` (CSRF-checked): end the admin's SSO session, audited, and
+    with it the OpenID Connect grants it started (their clients told by back-channel)."""
     admin, _ = await admin_form(request)
     response = see_other(LOGIN_PATH)
+    sso = await current_sso(request, admin.runtime)
     await end_sso_session(request, admin.runtime, response)
+    if sso is not None:  # the session admin_form found, unless it ended in between
+        await sso_session_ended(admin.runtime, sso)
     await admin.audit("sign_out", user_id=admin.user.id)
     return response
 
