@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Request
-
 from keyfob.server.api.bearer import CurrentUser
 from keyfob.server.api.responses import user_out
 from keyfob.server.api.schemas import UserOut
@@ -17,15 +15,13 @@ async def me(user: CurrentUser) -> UserOut:
     return user_out(user)
 
 
-async def jwks(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
+async def jwks(runtime: RuntimeDep) -> dict[str, Any]:
     """The public keys that verify keyfob's access tokens and OpenID Connect's ID tokens
     (an HS256 token key is never published)."""
     now = runtime.now()
-    await runtime.keyring.refresh_if_stale(now=now)
-    oidc_keys = request.app.state.oidc.keys  # keyfob.server.oidc.keys.OidcKeys
-    await oidc_keys.refresh_if_stale(now=now)
-    published: dict[str, Any] = oidc_keys.jwks()
-    return published
+    if runtime.publish_keys is not None:  # the OpenID Provider's keys too
+        return await runtime.publish_keys(now)
+    return (await runtime.keyring.refresh_if_stale(now=now)).jwks
 
 
 async def denylist(runtime: RuntimeDep) -> dict[str, Any]:

@@ -60,6 +60,7 @@ def create_app(
             async with open_provider(runtime) as provider:
                 app.state.oidc = provider
                 runtime.session_end_hooks.append(functools.partial(end_grants_of, provider))
+                runtime.publish_keys = provider.keys.published
                 log.info("keyfob %s serving %s", __version__, settings.public_url)
                 async with housekeeping(runtime, also_reload=provider.keys.refresh_if_stale):
                     yield

@@ -21,6 +21,8 @@ from keyfob.store.migrate import migrate
 #: Called with the :class:`~keyfob.server.services.sso.SsoContext` of a browser session that
 #: ended (typed ``Any`` here: infra sits below services).
 SessionEndHook = Callable[[Any], Awaitable[object]]
+#: Called with the current time: the public JWKS the server publishes.
+KeyPublisher = Callable[[datetime], Awaitable[dict[str, Any]]]
 
 
 def utc_now() -> datetime:
@@ -40,6 +42,9 @@ class Runtime:
     #: What else ends with a browser's SSO session (the OpenID Provider's grants); the app's
     #: lifespan registers them, :func:`keyfob.server.services.sso.sso_session_ended` runs them.
     session_end_hooks: list[SessionEndHook] = field(default_factory=list)
+    #: What ``/.well-known/jwks.json`` publishes beyond the token keyring (the OpenID
+    #: Provider's ID-token keys too); the app's lifespan sets it.
+    publish_keys: KeyPublisher | None = None
 
     def __post_init__(self) -> None:
         self.nonce_key = derive_key(self.secret_key, "signed-nonce")

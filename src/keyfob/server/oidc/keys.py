@@ -83,6 +83,12 @@ class OidcKeys:
             keys.update(ring.current.by_kid)
         return {kid: key for kid, key in keys.items() if key.alg != "HS256"}
 
+    async def published(self, now: datetime) -> dict[str, Any]:
+        """:meth:`jwks` after reloading whatever keyring is stale (``/.well-known/jwks.json``)."""
+        await self.token_keyring.refresh_if_stale(now=now)
+        await self.refresh_if_stale(now=now)
+        return self.jwks()
+
     def jwks(self) -> dict[str, Any]:
         """The public JWKS of the token keyring and every loaded ID-token keyring."""
         seen: dict[str, dict[str, Any]] = {}
