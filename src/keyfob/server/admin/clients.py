@@ -21,10 +21,10 @@ from keyfob.server.admin.views import page, see_other
 from keyfob.server.services.clients import (
     DELIVERY_NOTES,
     check_client_fields,
-    check_lifetime,
     create_client,
     default_lifetimes,
     get_client,
+    parse_minutes,
     rotate_client_secret,
 )
 from keyfob.store.records import ClientRecord
@@ -33,11 +33,7 @@ from keyfob.store.records import ClientRecord
 def _minutes(form: FormData, name: str, what: str) -> int | None:
     """A lifetime field: None when left empty, else 1 to a year."""
     text = form_text(form, name).strip()
-    if not text:
-        return None
-    if not text.isdigit():
-        raise InvalidRequest(f"{what} is a whole number of minutes.")
-    return check_lifetime(int(text), what)
+    return parse_minutes(text, what) if text else None
 
 
 def _fields(form: FormData) -> dict[str, Any]:
