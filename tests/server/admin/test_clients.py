@@ -18,6 +18,12 @@ FORM = {
     "token_lifetime_minutes": "10",
     "authorized_client_lifetime_minutes": "120",
     "token_delivery": "form_post",
+    # The OpenID Connect fieldset as the new-client form sends it untouched.
+    "client_type": "confidential",
+    "token_endpoint_auth_method": "",
+    "scopes": ["openid", "profile"],
+    "subject_type": "public",
+    "id_token_alg": "RS256",
 }
 
 
