@@ -64,8 +64,8 @@ def error_of(page: str) -> str:
 
 
 def words(page: str) -> str:
-    """The page's text with every run of white space one space (templates wrap lines)."""
-    return " ".join(page.split())
+    """The page's text unescaped, every run of white space one space (templates wrap lines)."""
+    return " ".join(html.unescape(page).split())
 
 
 async def stored(server: Server, client_id: str) -> ClientRecord:

@@ -37,6 +37,7 @@ from keyfob.server.services.oidc_clients import (
     as_changes,
     audited,
     changed_settings,
+    secret_use,
 )
 from keyfob.store.records import ClientRecord
 
@@ -102,6 +103,7 @@ async def _client_form(
     }
     if client is not None:
         context["permitted"] = await admin.runtime.store.users_permitted(client.id)
+        context["secret_use"] = secret_use(client.token_endpoint_auth_method)
     if error is None:
         return page(request, admin, "client_form.html", context)
     context["error"] = error.message
@@ -209,7 +211,8 @@ def _secret_page(
     request: Request, admin: Admin, client: ClientRecord, secret: str, *, new: bool
 ) -> Response:
     """The client's secret, shown once, and whether OpenID Connect uses it."""
-    context = {"client": client, "secret": secret, "new": new}
+    use = secret_use(client.token_endpoint_auth_method)
+    context = {"client": client, "secret": secret, "new": new, "secret_use": use}
     return page(request, admin, "client_secret.html", context)
 
 

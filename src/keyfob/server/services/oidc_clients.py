@@ -31,9 +31,6 @@ SCOPES = ("openid", "profile", "wallet", "email", "offline_access")
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 ID_TOKEN_ALGORITHMS = ("RS256", "ES256", "EdDSA")
 SUBJECT_TYPES = ("public", "pairwise")
-#: The methods that authenticate without the client's secret (it then only signs the tokens
-#: of the hosted redirect, seed 003's flow).
-SECRETLESS_METHODS = ("none", "private_key_jwt")
 
 
 class OidcSettings(TypedDict):
@@ -161,6 +158,25 @@ def as_changes(settings: OidcSettings) -> dict[str, Any]:
     """``settings`` as keywords of ``store.update_client`` (a setting that is None becomes
     :data:`CLEAR`, so it is cleared rather than left as it was)."""
     return {key: CLEAR if value is None else value for key, value in settings.items()}
+
+
+def secret_use(auth_method: str) -> str:
+    """What the secret of a client that authenticates with ``auth_method`` is for, said
+    wherever it is shown: every client has one, and the hosted redirect's tokens need it."""
+    hosted = "signs the tokens of keyfob's hosted redirect (seed 003)"
+    if auth_method == "none":
+        return (
+            "This is a public client: OpenID Connect needs no secret for it (it authenticates "
+            f"with none and PKCE). The secret only {hosted}; an app that uses OpenID Connect "
+            "only can ignore it."
+        )
+    if auth_method == "private_key_jwt":
+        return (
+            "This client authenticates to OpenID Connect with its keys (private_key_jwt), not "
+            f"with the secret. The secret only {hosted}; an app that uses OpenID Connect only "
+            "can ignore it."
+        )
+    return f"The secret is the client secret of OpenID Connect ({auth_method}) and {hosted}."
 
 
 def settings_of(client: ClientRecord) -> OidcSettings:
