@@ -215,6 +215,8 @@ def test_clients_add_registers_an_oidc_client(env: Path, tmp_path: Path) -> None
             "--subject-type", "pairwise", "--id-token-alg", "ES256", "--first-party",
             "--auth-method", "private_key_jwt", "--jwks-file", str(jwks),
             "--backchannel-logout-uri", "https://wiki.example/backchannel",
+            "--resource", "https://api.wiki.example/", "--resource", "urn:wiki:api",
+            "--refresh-lifetime-minutes", "90",
         ],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -227,6 +229,8 @@ def test_clients_add_registers_an_oidc_client(env: Path, tmp_path: Path) -> None
     assert client.token_endpoint_auth_method == "private_key_jwt"
     assert client.backchannel_logout_uri == "https://wiki.example/backchannel"
     assert client.jwks is not None
+    assert client.resources == ("https://api.wiki.example/", "urn:wiki:api")
+    assert client.refresh_lifetime_minutes == 90
     assert "with its keys (private_key_jwt), not with the secret" in result.output
     (created,) = events
     detail = json.loads(created.detail)["oidc"]
@@ -244,6 +248,8 @@ def test_clients_add_registers_an_oidc_client(env: Path, tmp_path: Path) -> None
         ["--auth-method", "private_key_jwt"],  # without keys
         ["--public", "--auth-method", "client_secret_basic"],
         ["--post-logout-redirect-uri", "javascript:alert(1)"],
+        ["--resource", "api"],
+        ["--refresh-lifetime-minutes", "0"],
     ],
 )
 def test_clients_add_refuses_bad_oidc_settings_and_keeps_nothing(

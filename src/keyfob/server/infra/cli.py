@@ -244,6 +244,20 @@ def add_client(
             "email_verified false, for apps that insist on an email."
         ),
     ] = False,
+    resource: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="OpenID Connect: an RFC 8707 resource indicator (an API's absolute URI) the "
+            "client may ask tokens for (repeat for more)."
+        ),
+    ] = None,
+    refresh_lifetime_minutes: Annotated[
+        int | None,
+        typer.Option(
+            help="OpenID Connect: the lifetime of its refresh tokens (default: "
+            "KEYFOB_REFRESH_TOKEN_TTL)."
+        ),
+    ] = None,
 ) -> None:
     """Register a client app; print its clientId and secretKey (the secret is shown once) and
     what the secret is for.
@@ -267,7 +281,9 @@ def add_client(
             first_party=first_party,
             issue_refresh_tokens=refresh_tokens,
             jwks=jwks,
+            resources=resource or (),
             synthetic_email=synthetic_email,
+            refresh_lifetime_minutes=refresh_lifetime_minutes,
         )
         async with open_runtime(settings) as runtime:
             client, secret = await create_client(
