@@ -21,6 +21,10 @@ NEW_CLIENT = {
     "token_lifetime_minutes": "5",
     "authorized_client_lifetime_minutes": "60",
     "token_delivery": "query",
+    "client_type": "confidential",
+    "scopes": "openid",
+    "subject_type": "public",
+    "id_token_alg": "RS256",
 }
 
 

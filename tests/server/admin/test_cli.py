@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -214,10 +215,12 @@ def test_clients_add_registers_an_oidc_client(env: Path, tmp_path: Path) -> None
             "--subject-type", "pairwise", "--id-token-alg", "ES256", "--first-party",
             "--auth-method", "private_key_jwt", "--jwks-file", str(jwks),
             "--backchannel-logout-uri", "https://wiki.example/backchannel",
+            "--resource", "https://api.wiki.example/", "--resource", "urn:wiki:api",
+            "--refresh-lifetime-minutes", "90",
         ],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    client, _ = stored_client(fields(result.output)["clientId"])
+    client, events = stored_client(fields(result.output)["clientId"])
     assert client is not None
     assert client.scopes == ("openid", "profile", "wallet", "offline_access")
     assert client.post_logout_redirect_uris == ("https://wiki.example/bye",)
@@ -226,6 +229,13 @@ def test_clients_add_registers_an_oidc_client(env: Path, tmp_path: Path) -> None
     assert client.token_endpoint_auth_method == "private_key_jwt"
     assert client.backchannel_logout_uri == "https://wiki.example/backchannel"
     assert client.jwks is not None
+    assert client.resources == ("https://api.wiki.example/", "urn:wiki:api")
+    assert client.refresh_lifetime_minutes == 90
+    assert "with its keys (private_key_jwt), not with the secret" in result.output
+    (created,) = events
+    detail = json.loads(created.detail)["oidc"]
+    assert (detail["jwks_keys"], detail["sector_identifier"]) == (1, "wiki.example")
+    assert "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo" not in created.detail
 
 
 @pytest.mark.parametrize(
@@ -238,6 +248,8 @@ def test_clients_add_registers_an_oidc_client(env: Path, tmp_path: Path) -> None
         ["--auth-method", "private_key_jwt"],  # without keys
         ["--public", "--auth-method", "client_secret_basic"],
         ["--post-logout-redirect-uri", "javascript:alert(1)"],
+        ["--resource", "api"],
+        ["--refresh-lifetime-minutes", "0"],
     ],
 )
 def test_clients_add_refuses_bad_oidc_settings_and_keeps_nothing(
@@ -248,3 +260,33 @@ def test_clients_add_refuses_bad_oidc_settings_and_keeps_nothing(
     assert result.exit_code == 2, result.output
     assert len(result.output.strip().splitlines()) == 1
     assert CliRunner().invoke(cli, ["clients", "list"]).output == ""
+
+
+def test_clients_add_public_says_oidc_needs_no_secret(env: Path) -> None:
+    """A public client still gets a secretKey (the hosted redirect's tokens need one): the
+    command says OpenID Connect does not use it, in the words of the admin panel."""
+    result = CliRunner().invoke(
+        cli,
+        ["clients", "add", "--name", "App", "--redirect-uri", "https://app.example/cb", "--public"],
+    )
+    assert result.exit_code == 0, result.output
+    printed = fields(result.output)
+    assert len(printed["secretKey"]) >= 43
+    assert "This is a public client: OpenID Connect needs no secret for it" in result.output
+    assert "The secret only signs the tokens of keyfob's hosted redirect" in result.output
+    client, events = stored_client(printed["clientId"])
+    assert client is not None
+    assert (client.client_type, client.token_endpoint_auth_method) == ("public", "none")
+    (created,) = events
+    detail = json.loads(created.detail)
+    assert (detail["via"], detail["name"]) == ("cli", "App")
+    assert detail["oidc"]["client_type"] == "public"
+    assert printed["secretKey"] not in created.detail
+
+    confidential = CliRunner().invoke(
+        cli, ["clients", "add", "--name", "Web", "--redirect-uri", "https://web.example/cb"]
+    )
+    assert "is the client secret of OpenID Connect (client_secret_basic)" in confidential.output
+    assert "needs no secret" not in confidential.output
+    helped = CliRunner().invoke(cli, ["clients", "add", "--help"])
+    assert "needsnosecret" in "".join(helped.output.replace("\u2502", "").split())

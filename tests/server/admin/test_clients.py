@@ -18,6 +18,12 @@ FORM = {
     "token_lifetime_minutes": "10",
     "authorized_client_lifetime_minutes": "120",
     "token_delivery": "form_post",
+    # The OpenID Connect fieldset as the new-client form sends it untouched.
+    "client_type": "confidential",
+    "token_endpoint_auth_method": "",
+    "scopes": ["openid", "profile"],
+    "subject_type": "public",
+    "id_token_alg": "RS256",
 }
 
 
@@ -82,6 +88,8 @@ async def test_bad_input_shows_the_form_again_and_creates_nothing(server: Server
         {"token_lifetime_minutes": "0"},
         {"authorized_client_lifetime_minutes": "527041"},
         {"token_lifetime_minutes": "ten"},
+        {"token_lifetime_minutes": "\u00b2"},  # str.isdigit says yes, int says no: was a 500
+        {"authorized_client_lifetime_minutes": "9" * 5000},  # past int()'s limit: was a 500
     ):
         response = await panel.post("/admin/clients/new", {**FORM, **changes})
         assert response.status_code == 422, changes

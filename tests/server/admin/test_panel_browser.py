@@ -46,7 +46,7 @@ def test_admin_enrols_creates_a_client_and_grants_a_user(
 
     page.get_by_role("link", name="New client").click()
     page.get_by_label("Name").fill("Team Wiki")
-    page.get_by_label("Redirect URIs, one per line").fill(
+    page.get_by_label("Redirect URIs, one per line", exact=True).fill(
         "https://wiki.example/callback\nhttps://wiki.example/other"
     )
     page.get_by_label("Only users given permission").check()
@@ -83,6 +83,66 @@ def test_admin_enrols_creates_a_client_and_grants_a_user(
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "admin-clients.png"), full_page=True)
     assert not [text for text in refused if "Content Security Policy" in text], refused
+
+
+# In the page: each control of the OpenID Connect fieldset, its <label>'s text and whether
+# every id its aria-describedby names is on the page.
+OIDC_CONTROLS = """() => [...document.querySelectorAll(
+  "fieldset.oidc input, fieldset.oidc select, fieldset.oidc textarea")].map((control) => ({
+    name: control.name,
+    label: [...control.labels].map((label) => label.textContent.trim()).join(" "),
+    hints: (control.getAttribute("aria-describedby") || "").split(" ").filter(Boolean)
+      .every((id) => document.getElementById(id) !== null),
+  }))"""
+
+
+def test_the_oidc_fieldset_is_labelled_and_registers_a_public_client(
+    live_keyfob: Callable[..., LiveKeyfob],
+    passkey_page: Callable[..., VirtualPasskeyPage],
+) -> None:
+    """Every control of the fieldset has a <label> (and its hints exist); a public client
+    made with them is stored as such, and its secret page says OIDC needs no secret."""
+    live = live_keyfob()
+    store = live.runtime.store
+    link, _ = live.call(create_enrollment_link, store, public_url=live.url, now=live.runtime.now())
+    page = passkey_page().page
+    page.goto(link)
+    page.get_by_label("Username").fill("root")
+    page.get_by_role("button", name="Register admin passkey").click()
+    page.wait_for_url(f"{live.url}/admin/clients")
+    page.goto(f"{live.url}/admin/clients/new")
+
+    controls = page.evaluate(OIDC_CONTROLS)
+    names = {control["name"] for control in controls}
+    assert names == {
+        "client_type", "token_endpoint_auth_method", "scopes", "post_logout_redirect_uris",
+        "subject_type", "id_token_alg", "backchannel_logout_uri", "first_party",
+        "issue_refresh_tokens", "refresh_lifetime_minutes", "jwks", "resources",
+        "synthetic_email",
+    }  # fmt: skip
+    unlabelled = [control for control in controls if not control["label"]]
+    assert not unlabelled, unlabelled
+    assert all(control["hints"] for control in controls), controls
+    fieldset = page.get_by_role("group", name="OpenID Connect")
+    assert fieldset.get_by_role("checkbox").count() == 5 + 3  # the scopes, three switches
+    assert fieldset.get_by_role("checkbox", name="openid").is_checked()
+
+    page.get_by_label("Name").fill("Mobile")
+    page.get_by_label("Redirect URIs, one per line", exact=True).fill("https://m.example/cb")
+    page.get_by_label("Public: a browser or mobile app").check()
+    fieldset.get_by_role("checkbox", name="wallet").check()
+    page.get_by_label("Post-logout redirect URIs, one per line").fill("https://m.example/bye")
+    page.get_by_label("ID token algorithm").select_option("EdDSA")
+    page.get_by_label("First-party app: skip the consent page").check()
+    page.get_by_role("button", name="Create client").click()
+    page.locator("#client-secret").wait_for()
+    assert "OpenID Connect needs no secret" in page.locator("#secret-use").inner_text()
+    client = live.call(store.get_client, page.locator("#client-id").inner_text())
+    assert client is not None
+    assert (client.client_type, client.token_endpoint_auth_method) == ("public", "none")
+    assert client.scopes == ("openid", "profile", "wallet")
+    assert client.post_logout_redirect_uris == ("https://m.example/bye",)
+    assert (client.id_token_alg, client.first_party) == ("EdDSA", True)
 
 
 NO_AUTOFILL = "PublicKeyCredential.isConditionalMediationAvailable = async () => false;"

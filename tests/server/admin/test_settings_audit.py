@@ -14,7 +14,17 @@ from tests.server.conftest import Server
 
 
 @pytest.mark.parametrize(
-    ("token", "sso"), [("0", "60"), ("5", "527041"), ("five", "60"), ("", "60"), ("-1", "60")]
+    ("token", "sso"),
+    [
+        ("0", "60"),
+        ("5", "527041"),
+        ("five", "60"),
+        ("", "60"),
+        ("-1", "60"),
+        ("\u00b2", "60"),  # a digit to str.isdigit, not to int: was a 500
+        ("\u0663", "60"),  # an Arabic-Indic 3: int() takes it; keyfob asks for 0-9
+        ("9" * 5000, "60"),  # past int()'s digit limit: was a 500
+    ],
 )
 async def test_settings_are_validated(server: Server, token: str, sso: str) -> None:
     panel = await sign_in_panel(server)

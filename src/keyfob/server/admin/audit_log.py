@@ -8,7 +8,7 @@ from starlette.responses import Response
 from keyfob.errors import InvalidRequest
 from keyfob.server.admin.guard import admin_endpoint, admin_form, current_admin, form_text
 from keyfob.server.admin.views import page, see_other
-from keyfob.server.services.clients import check_lifetime, default_lifetimes
+from keyfob.server.services.clients import default_lifetimes, parse_minutes
 
 PAGE_SIZE = 50
 LIFETIME_SETTINGS = {
@@ -61,9 +61,7 @@ async def save_settings(request: Request) -> Response:
     values = {key: form_text(form, key).strip() for key in LIFETIME_SETTINGS}
     try:
         for key, what in LIFETIME_SETTINGS.items():
-            if not values[key].isdigit():
-                raise InvalidRequest(f"{what} is a whole number of minutes.")
-            check_lifetime(int(values[key]), what)
+            parse_minutes(values[key], what)
     except InvalidRequest as error:
         context = {"values": values, "error": error.message}
         return page(request, admin, "settings.html", context, status=422)

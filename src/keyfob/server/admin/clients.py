@@ -1,4 +1,9 @@
-"""Admin pages for client apps: list, create, edit, rotate the secret, delete."""
+"""Admin pages for client apps: list, create, edit, rotate the secret, delete.
+
+A client's form holds both its hosted-redirect (seed 003) fields and its OpenID Connect
+settings (:mod:`~keyfob.server.admin.client_oidc_form`); all of them are checked before
+anything is stored, which is one write: a bad value saves nothing.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from starlette.responses import Response
 
 from keyfob.core.redirects import DELIVERIES
 from keyfob.errors import InvalidRequest, UnknownClient
+from keyfob.server.admin import client_oidc_form
 from keyfob.server.admin.guard import (
     Admin,
     admin_endpoint,
@@ -21,11 +27,17 @@ from keyfob.server.admin.views import page, see_other
 from keyfob.server.services.clients import (
     DELIVERY_NOTES,
     check_client_fields,
-    check_lifetime,
     create_client,
     default_lifetimes,
     get_client,
+    parse_minutes,
     rotate_client_secret,
+)
+from keyfob.server.services.oidc_clients import (
+    as_changes,
+    audited,
+    changed_settings,
+    secret_use,
 )
 from keyfob.store.records import ClientRecord
 
@@ -33,11 +45,7 @@ from keyfob.store.records import ClientRecord
 def _minutes(form: FormData, name: str, what: str) -> int | None:
     """A lifetime field: None when left empty, else 1 to a year."""
     text = form_text(form, name).strip()
-    if not text:
-        return None
-    if not text.isdigit():
-        raise InvalidRequest(f"{what} is a whole number of minutes.")
-    return check_lifetime(int(text), what)
+    return parse_minutes(text, what) if text else None
 
 
 def _fields(form: FormData) -> dict[str, Any]:
@@ -74,7 +82,7 @@ def _form_values(form: FormData) -> dict[str, Any]:
         "authorized_client_lifetime_minutes": form_text(form, "authorized_client_lifetime_minutes"),
         "token_delivery": form_text(form, "token_delivery"),
         "require_state": form_text(form, "require_state") == "on",
-    }
+    } | client_oidc_form.typed_values(form)
 
 
 async def _client_form(
@@ -91,9 +99,11 @@ async def _client_form(
         "deliveries": DELIVERIES,
         "delivery_notes": DELIVERY_NOTES,
         "client": client,
+        **client_oidc_form.CHOICES,
     }
     if client is not None:
         context["permitted"] = await admin.runtime.store.users_permitted(client.id)
+        context["secret_use"] = secret_use(client.token_endpoint_auth_method)
     if error is None:
         return page(request, admin, "client_form.html", context)
     context["error"] = error.message
@@ -110,7 +120,7 @@ def _record_values(client: ClientRecord) -> dict[str, Any]:
         "authorized_client_lifetime_minutes": str(client.authorized_client_lifetime_minutes),
         "token_delivery": client.token_delivery,
         "require_state": client.require_state,
-    }
+    } | client_oidc_form.record_values(client)
 
 
 @admin_endpoint
@@ -135,7 +145,7 @@ async def new_client(request: Request) -> Response:
         "authorized_client_lifetime_minutes": str(sso),
         "token_delivery": DELIVERIES[0],
         "require_state": False,
-    }
+    } | client_oidc_form.default_values()
     return await _client_form(request, admin, values, None)
 
 
@@ -144,13 +154,13 @@ async def add_client(request: Request) -> Response:
     """``POST /admin/clients/new``: create the client; show its secret, once."""
     admin, form = await admin_form(request)
     try:
-        client, secret = await create_client(admin.runtime, **_fields(form))
+        fields = _fields(form)
+        oidc = client_oidc_form.form_settings(form, fields["redirect_uris"])
+        client, secret = await create_client(admin.runtime, **fields, oidc=oidc)
     except InvalidRequest as error:
         return await _client_form(request, admin, _form_values(form), None, error=error)
-    await admin.audit("client_created", client_id=client.id, name=client.name)
-    return page(
-        request, admin, "client_secret.html", {"client": client, "secret": secret, "new": True}
-    )
+    await admin.audit("client_created", client_id=client.id, name=client.name, oidc=audited(oidc))
+    return _secret_page(request, admin, client, secret, new=True)
 
 
 @admin_endpoint
@@ -172,11 +182,18 @@ async def update_client(request: Request) -> Response:
         for key in ("token_lifetime_minutes", "authorized_client_lifetime_minutes"):
             if fields[key] is None:
                 raise InvalidRequest("Both lifetimes are required.")
+        sector = client.sector_identifier
+        oidc = client_oidc_form.form_settings(form, fields["redirect_uris"], sector=sector)
+        changes = fields | as_changes(oidc)
+        updated = await runtime.store.update_client(client.id, now=runtime.now(), **changes)
     except InvalidRequest as error:
         return await _client_form(request, admin, _form_values(form), client, error=error)
-    if await runtime.store.update_client(client.id, now=runtime.now(), **fields) is None:
+    if updated is None:
         raise UnknownClient()
-    await admin.audit("client_updated", client_id=client.id, name=fields["name"])
+    changed = changed_settings(client, oidc)
+    await admin.audit(
+        "client_updated", client_id=client.id, name=fields["name"], oidc=changed or None
+    )
     return see_other(f"/admin/clients/{client.id}", "client_updated")
 
 
@@ -187,9 +204,16 @@ async def rotate_secret(request: Request) -> Response:
     client = await get_client(admin.runtime, request.path_params["client_id"])
     secret = await rotate_client_secret(admin.runtime, client.id)
     await admin.audit("client_secret_rotated", client_id=client.id)
-    return page(
-        request, admin, "client_secret.html", {"client": client, "secret": secret, "new": False}
-    )
+    return _secret_page(request, admin, client, secret, new=False)
+
+
+def _secret_page(
+    request: Request, admin: Admin, client: ClientRecord, secret: str, *, new: bool
+) -> Response:
+    """The client's secret, shown once, and whether OpenID Connect uses it."""
+    use = secret_use(client.token_endpoint_auth_method)
+    context = {"client": client, "secret": secret, "new": new, "secret_use": use}
+    return page(request, admin, "client_secret.html", context)
 
 
 @admin_endpoint

@@ -22,9 +22,10 @@ from keyfob.server.infra.settings import Settings
 from keyfob.server.services.audit import record_event
 from keyfob.server.services.clients import DELIVERY_NOTES, create_client
 from keyfob.server.services.enrollment import LINK_LIFETIME, create_enrollment_link
-from keyfob.server.services.oidc_clients import configure_oidc
+from keyfob.server.services.oidc_clients import audited, oidc_settings, secret_use
 from keyfob.store import Store
 from keyfob.store.migrate import migrate
+from keyfob.store.records import ClientRecord
 
 T = TypeVar("T")
 QUERY_WARNING = (
@@ -197,8 +198,9 @@ def add_client(
     public: Annotated[
         bool,
         typer.Option(
-            help="OpenID Connect: a public client (a browser or mobile app): no secret, "
-            "token endpoint authentication none, PKCE required."
+            help="OpenID Connect: a public client (a browser or mobile app): OpenID Connect "
+            "needs no secret for it (token endpoint authentication none, PKCE required); the "
+            "secretKey printed only signs the hosted redirect's tokens."
         ),
     ] = False,
     auth_method: Annotated[
@@ -242,15 +244,47 @@ def add_client(
             "email_verified false, for apps that insist on an email."
         ),
     ] = False,
+    resource: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="OpenID Connect: an RFC 8707 resource indicator (an API's absolute URI) the "
+            "client may ask tokens for (repeat for more)."
+        ),
+    ] = None,
+    refresh_lifetime_minutes: Annotated[
+        int | None,
+        typer.Option(
+            help="OpenID Connect: the lifetime of its refresh tokens (default: "
+            "KEYFOB_REFRESH_TOKEN_TTL)."
+        ),
+    ] = None,
 ) -> None:
-    """Register a client app; print its clientId and secretKey (the secret is shown once).
+    """Register a client app; print its clientId and secretKey (the secret is shown once) and
+    what the secret is for.
 
     Every client serves both the hosted sign-in redirect (clientId + HS256 token) and
-    OpenID Connect (discovery at /.well-known/openid-configuration)."""
+    OpenID Connect (discovery at /.well-known/openid-configuration). Every setting is checked
+    before the client is stored: a bad one registers nothing."""
     settings = _settings()
     jwks = None if jwks_file is None else jwks_file.read_text(encoding="utf-8")
 
-    async def run() -> tuple[str, str]:
+    async def run() -> tuple[ClientRecord, str]:
+        oidc = oidc_settings(
+            redirect_uri,
+            public=public,
+            auth_method=auth_method,
+            scopes=scope,
+            post_logout_redirect_uris=post_logout_redirect_uri or (),
+            subject_type=subject_type,
+            id_token_alg=id_token_alg,
+            backchannel_logout_uri=backchannel_logout_uri,
+            first_party=first_party,
+            issue_refresh_tokens=refresh_tokens,
+            jwks=jwks,
+            resources=resource or (),
+            synthetic_email=synthetic_email,
+            refresh_lifetime_minutes=refresh_lifetime_minutes,
+        )
         async with open_runtime(settings) as runtime:
             client, secret = await create_client(
                 runtime,
@@ -260,33 +294,23 @@ def add_client(
                 open_to_all=open_to_all,
                 token_delivery=token_delivery,
                 require_state=require_state,
+                oidc=oidc,
             )
-            try:
-                await configure_oidc(
-                    runtime,
-                    client.id,
-                    public=public,
-                    auth_method=auth_method,
-                    scopes=scope,
-                    post_logout_redirect_uris=post_logout_redirect_uri or (),
-                    subject_type=subject_type,
-                    id_token_alg=id_token_alg,
-                    backchannel_logout_uri=backchannel_logout_uri,
-                    first_party=first_party,
-                    issue_refresh_tokens=refresh_tokens,
-                    jwks=jwks,
-                    synthetic_email=synthetic_email,
-                )
-            except KeyfobError:
-                await runtime.store.delete_client(client.id)  # nothing half-registered
-                raise
-            await record_event(runtime, "admin.client_created", client_id=client.id, via="cli")
-            return client.id, secret
+            await record_event(
+                runtime,
+                "admin.client_created",
+                client_id=client.id,
+                via="cli",
+                name=client.name,
+                oidc=audited(oidc),
+            )
+            return client, secret
 
-    client_id, secret = _run(run())
-    typer.echo(f"clientId: {client_id}")
+    client, secret = _run(run())
+    typer.echo(f"clientId: {client.id}")
     typer.echo(f"secretKey: {secret}")
     typer.echo("Copy the secret now: it is shown only once (rotate it in /admin if lost).")
+    typer.echo(secret_use(client.token_endpoint_auth_method))
     if token_delivery == "query":
         typer.echo(QUERY_WARNING)
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from keyfob.core.client_tokens import issue_client_token, new_client_secret
 from keyfob.core.redirects import DELIVERIES, check_redirect_uri
@@ -13,6 +16,9 @@ from keyfob.errors import InvalidRequest, StateRequired, UnknownClient
 from keyfob.server.infra.runtime import Runtime
 from keyfob.server.infra.sealing import CLIENT_PURPOSE
 from keyfob.store.records import ClientRecord, UserRecord
+
+if TYPE_CHECKING:  # oidc_clients imports this module
+    from keyfob.server.services.oidc_clients import OidcSettings
 
 # What each token delivery means for the token's exposure, said wherever a client is set up.
 # ``query`` is the default only because seed 003's apps expect it.
@@ -33,6 +39,7 @@ DELIVERY_NOTES = {
 TOKEN_LIFETIME_MINUTES = 5
 AUTHORIZED_CLIENT_LIFETIME_MINUTES = 1440
 _MAX_MINUTES = 366 * 24 * 60
+_DIGITS = re.compile(r"[0-9]+")
 
 
 def seal_secret(runtime: Runtime, client_id: str, secret: str) -> bytes:
@@ -52,6 +59,15 @@ def check_lifetime(minutes: int, what: str) -> int:
     if not 1 <= minutes <= _MAX_MINUTES:
         raise InvalidRequest(f"{what} must be between 1 and {_MAX_MINUTES} minutes.")
     return minutes
+
+
+def parse_minutes(text: str, what: str) -> int:
+    """A lifetime typed in minutes (ASCII digits only: ``int`` takes others) and checked by
+    :func:`check_lifetime`; :class:`InvalidRequest` otherwise."""
+    if not _DIGITS.fullmatch(text):
+        raise InvalidRequest(f"{what} is a whole number of minutes.")
+    # More than 9 digits is out of range: not worth converting (nor a 5000-digit string).
+    return check_lifetime(int(text) if len(text) <= 9 else _MAX_MINUTES + 1, what)
 
 
 def check_client_fields(
@@ -88,8 +104,11 @@ async def create_client(
     token_delivery: str = DELIVERIES[0],
     client_id: str | None = None,
     require_state: bool = False,
+    oidc: OidcSettings | None = None,
 ) -> tuple[ClientRecord, str]:
-    """Register a client app; return it and its secret (shown once, stored sealed)."""
+    """Register a client app with its OpenID Connect settings ``oidc`` (checked by
+    :func:`~keyfob.server.services.oidc_clients.oidc_settings`; None: the defaults) in one
+    write; return it and its secret (shown once, stored sealed)."""
     name, uris = check_client_fields(
         name=name, redirect_uris=redirect_uris, token_delivery=token_delivery
     )
@@ -114,6 +133,8 @@ async def create_client(
         updated_at=now,
         require_state=require_state,
     )
+    if oidc is not None:
+        record = dataclasses.replace(record, **oidc)
     await runtime.store.add_client(record)
     return record, secret
 
