@@ -128,6 +128,10 @@ async def test_admin_forms_refuse_control_characters(server: Server) -> None:
         "access": "open",
         "token_lifetime_minutes": "5",
         "authorized_client_lifetime_minutes": "60",
+        "client_type": "confidential",
+        "scopes": "openid",
+        "subject_type": "public",
+        "id_token_alg": "RS256",
     }
     refused = await panel.post("/admin/clients/new", form)
     assert_page_error(refused, 422)
