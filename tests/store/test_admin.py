@@ -62,6 +62,18 @@ async def people(store: Combined) -> dict[str, UserRecord]:
     return out
 
 
+async def test_users_by_id_finds_the_known_with_their_identities(full_store: Combined) -> None:
+    found = await people(full_store)
+    alice, carol = found["alice"], found["carol"]
+    wanted = [alice.id, carol.id, alice.id, str(uuid.uuid4()), "x" * 300, ""]
+    assert await full_store.users_by_id(wanted) == {alice.id: alice, carol.id: carol}
+    assert [i.address for i in (await full_store.users_by_id([alice.id]))[alice.id].identities] == [
+        ALICE,
+        ALICE_2,
+    ]
+    assert await full_store.users_by_id([]) == {}
+
+
 async def test_search_alice_has_both_identities(full_store: Combined) -> None:
     alice = (await people(full_store))["alice"]
     assert [i.address for i in alice.identities] == [ALICE, ALICE_2]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -47,6 +47,10 @@ def _starts(column: Any) -> Any:
     return func.lower(column).like(bindparam("pattern"), escape=_ESCAPE)
 
 
+def _identities_labelled() -> Iterable[Any]:
+    return (column.label(IDENTITY_PREFIX + column.name) for column in identities.c)
+
+
 def _search(*, query: bool, address_prefix: bool) -> Any:
     """Users (with their identities, newest user first) matching the query, or all if none."""
     matched = select(_u.id).order_by(_u.created_at.desc(), _u.id.desc())
@@ -58,9 +62,8 @@ def _search(*, query: bool, address_prefix: bool) -> Any:
             or_(_starts(_u.id), _starts(_u.username), exists().where(_i.user_id == _u.id, address))
         )
     matched = matched.limit(bindparam("limit", type_=Integer()))
-    labelled = (column.label(IDENTITY_PREFIX + column.name) for column in identities.c)
     return (
-        select(*users.c, *labelled)
+        select(*users.c, *_identities_labelled())
         .select_from(users.outerjoin(identities))
         .where(_u.id.in_(matched.scalar_subquery()))
         .order_by(_u.created_at.desc(), _u.id.desc(), _i.created_at, _i.id)
@@ -70,6 +73,12 @@ def _search(*, query: bool, address_prefix: bool) -> Any:
 _SEARCH_ALL = _search(query=False, address_prefix=False)
 _SEARCH_SHORT = _search(query=True, address_prefix=False)
 _SEARCH_LONG = _search(query=True, address_prefix=True)
+_BY_IDS = (
+    select(*users.c, *_identities_labelled())
+    .select_from(users.outerjoin(identities))
+    .where(_u.id.in_(bindparam("ids", expanding=True)))
+    .order_by(_u.id, _i.created_at, _i.id)
+)
 _now = bindparam("now", type_=UTCDateTime())
 _uid: Any = bindparam("uid")
 _DISABLE = update(users).where(_u.id == _uid).values(disabled=true())
@@ -109,6 +118,15 @@ class AdminStore(StoreBase):
             long = len(query) >= ADDRESS_PREFIX_MIN
             statement = _SEARCH_LONG if long else _SEARCH_SHORT
         return _users_from(await self._run.read(every, statement, params))
+
+    async def users_by_id(self, user_ids: Iterable[str]) -> dict[str, UserRecord]:
+        """The users of ``user_ids`` that exist (with their identities), by id; at most
+        :data:`MAX_SEARCH` ids are looked up, ids that cannot be stored are skipped."""
+        wanted = sorted({user_id for user_id in user_ids if storable(user_id)})[:MAX_SEARCH]
+        if not wanted:
+            return {}
+        rows = await self._run.read(every, _BY_IDS, {"ids": wanted})
+        return {user.id: user for user in _users_from(rows)}
 
     async def disable_user(self, user_id: str, *, now: datetime, deny_until: datetime) -> bool:
         """Disable the user and, in the same transaction, revoke all of their sessions (their

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from keyfob.core.tokens import hash_refresh_token, new_refresh_token
 from keyfob.server.services.clients import create_client
+from keyfob.server.services.sso import PLAIN_COOKIE
 from keyfob.store.records import UserRecord
 from tests.server.admin.panel import Panel, make_user, sign_in_panel, sso_session
 from tests.server.conftest import Server
@@ -156,3 +158,82 @@ async def test_deleting_a_user_puts_their_live_sessions_on_the_denylist(server: 
     assert await server.runtime.store.get_session(session.id) is None  # gone with the user
     feed = (await server.client.get("/auth/denylist")).json()
     assert [entry["sid"] for entry in feed["revoked_sessions"]] == [session.id]
+
+
+async def test_make_and_remove_another_admin(server: Server) -> None:
+    panel = await sign_in_panel(server)
+    alice = await make_user(server, ALICE, ("support",))
+    page = await panel.get(f"/admin/users/{alice.id}")
+    assert f'action="/admin/users/{alice.id}/make-admin"' in page.text
+    made = await panel.post(f"/admin/users/{alice.id}/make-admin")
+    assert made.headers["location"] == f"/admin/users/{alice.id}?done=admin_role_granted"
+    assert await last_event(panel) == ("admin.admin_role_granted", alice.id, None, panel.admin.id)
+    promoted = await server.runtime.store.get_user(alice.id)
+    assert promoted is not None
+    assert promoted.roles == ("support", "admin")
+    # Alice's own panel works now, and stops working once the role is taken back.
+    alice_sso = await sso_session(server, alice)
+    server.client.cookies.set(PLAIN_COOKIE, alice_sso)
+    assert (await server.client.get("/admin/clients")).status_code == 200
+    server.client.cookies.set(PLAIN_COOKIE, panel.token)
+    removed = await panel.post(f"/admin/users/{alice.id}/remove-admin")
+    assert removed.headers["location"] == f"/admin/users/{alice.id}?done=admin_role_revoked"
+    assert await last_event(panel) == ("admin.admin_role_revoked", alice.id, None, panel.admin.id)
+    demoted = await server.runtime.store.get_user(alice.id)
+    assert demoted is not None
+    assert demoted.roles == ("support",)
+    server.client.cookies.set(PLAIN_COOKIE, alice_sso)
+    assert (await server.client.get("/admin/clients")).status_code == 403
+    server.client.cookies.set(PLAIN_COOKIE, panel.token)
+    # Never one's own role: an admin cannot lock themselves out this way.
+    assert (await panel.post(f"/admin/users/{panel.admin.id}/remove-admin")).status_code == 403
+    assert (await panel.get("/admin/clients")).status_code == 200
+    assert (
+        await panel.post(f"/admin/users/{alice.id}/make-admin", csrf="forged")
+    ).status_code == 403
+
+
+async def test_remove_a_lost_sign_in_method_but_never_the_last(server: Server) -> None:
+    panel = await sign_in_panel(server)
+    alice = await make_user(server, ALICE)
+    refresh = await with_refresh_token(server, alice)  # a session opened with the first
+    kept = await server.runtime.store.link_identity(
+        user_id=alice.id, kind="ethereum", address="0x" + "b2" * 20, public_key=None,
+        now=server.clock(),
+    )  # fmt: skip
+    lost = alice.identities[0]
+    page = await panel.get(f"/admin/users/{alice.id}")
+    assert f"/admin/users/{alice.id}/methods/{lost.id}/remove" in page.text
+    removed = await panel.post(f"/admin/users/{alice.id}/methods/{lost.id}/remove")
+    assert removed.headers["location"] == f"/admin/users/{alice.id}?done=sign_in_method_removed"
+    (event,) = await server.runtime.store.audit_events(event="admin.sign_in_method_removed")
+    assert (event.user_id, event.actor_id) == (alice.id, panel.admin.id)
+    assert json.loads(event.detail)["address"] == lost.address
+    assert (await server.post("/auth/refresh", {"refreshToken": refresh})).status_code == 401
+    left = await server.runtime.store.get_user(alice.id)
+    assert left is not None
+    assert [i.id for i in left.identities] == [kept.id]
+    page = await panel.get(f"/admin/users/{alice.id}")
+    assert "/methods/" not in page.text
+    assert "the last one" in page.text
+    last = await panel.post(f"/admin/users/{alice.id}/methods/{kept.id}/remove")
+    assert last.status_code == 409
+    unknown = await panel.post(f"/admin/users/{alice.id}/methods/{lost.id}/remove")
+    assert unknown.status_code == 404
+
+
+async def test_the_audit_log_names_users_and_clients(server: Server) -> None:
+    panel = await sign_in_panel(server)
+    alice = await make_user(server, ALICE)
+    client, _ = await create_client(
+        server.runtime, name="Notes", redirect_uris=["https://n.example/cb"]
+    )
+    await panel.post(f"/admin/users/{alice.id}/grant", {"client_id": client.id})
+    page = await panel.get("/admin/audit")
+    assert page.status_code == 200
+    row = page.text.split("admin.permission_granted", 1)[1].split("</tr>", 1)[0]
+    assert ALICE in row  # the user: address beside the id
+    assert alice.id in row
+    assert ">Notes</a>" in row
+    assert client.id in row
+    assert panel.admin.identities[0].address in row  # the actor

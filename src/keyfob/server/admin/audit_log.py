@@ -40,9 +40,18 @@ async def audit_log(request: Request) -> Response:
     )
     filters = {"event": event, "user_id": user_id or "", "client_id": client_id or ""}
     older = events[-1].id if len(events) == PAGE_SIZE else None
-    return page(
-        request, admin, "audit.html", {"events": events, "filters": filters, "older": older}
-    )
+    store = admin.runtime.store
+    ids = {i for event in events for i in (event.user_id, event.actor_id) if i is not None}
+    people = await store.users_by_id(ids)  # names and addresses beside the ids
+    client_names = {client.id: client.name for client in await store.list_clients()}
+    context = {
+        "events": events,
+        "filters": filters,
+        "older": older,
+        "people": people,
+        "client_names": client_names,
+    }
+    return page(request, admin, "audit.html", context)
 
 
 @admin_endpoint

@@ -6,7 +6,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from keyfob.errors import Forbidden, NotFound
-from keyfob.server.admin.guard import Admin, admin_endpoint, admin_form, current_admin, form_text
+from keyfob.server.admin.guard import (
+    ADMIN_ROLE,
+    Admin,
+    admin_endpoint,
+    admin_form,
+    current_admin,
+    form_text,
+)
 from keyfob.server.admin.views import page, see_other
 from keyfob.server.services.clients import get_client
 from keyfob.server.services.lifetimes import deny_until
@@ -125,3 +132,53 @@ async def revoke_permission(request: Request) -> Response:
         raise NotFound("This user has no permission for this client.")
     await admin.audit("permission_revoked", user_id=user.id, client_id=client_id)
     return see_other(f"/admin/users/{user.id}", "permission_revoked")
+
+
+async def _set_admin(request: Request, *, admin_role: bool) -> Response:
+    admin, _ = await admin_form(request)
+    user = await _user(admin, request)
+    _not_self(admin, user, "change the roles of")
+    others = tuple(role for role in user.roles if role != ADMIN_ROLE)
+    roles = (*others, ADMIN_ROLE) if admin_role else others
+    if not await admin.runtime.store.set_roles(user.id, roles):
+        raise NotFound("There is no such user.")
+    action = "admin_role_granted" if admin_role else "admin_role_revoked"
+    await admin.audit(action, user_id=user.id)
+    return see_other(f"/admin/users/{user.id}", action)
+
+
+@admin_endpoint
+async def make_admin(request: Request) -> Response:
+    """``POST /admin/users/{user_id}/make-admin``: give another user the admin role."""
+    return await _set_admin(request, admin_role=True)
+
+
+@admin_endpoint
+async def remove_admin(request: Request) -> Response:
+    """``POST /admin/users/{user_id}/remove-admin``: take the admin role from another user
+    (their open panel pages stop working at their next request)."""
+    return await _set_admin(request, admin_role=False)
+
+
+@admin_endpoint
+async def remove_method(request: Request) -> Response:
+    """``POST /admin/users/{user_id}/methods/{identity_id}/remove``: remove one sign-in method
+    (a lost passkey, say) and end the sessions it opened; never the user's last one."""
+    admin, _ = await admin_form(request)
+    user = await _user(admin, request)
+    identity_id = request.path_params["identity_id"]
+    identity = next((i for i in user.identities if i.id == identity_id), None)
+    if identity is None:
+        raise NotFound("This user has no sign-in method with this id.")
+    runtime = admin.runtime
+    await runtime.store.remove_identity(
+        user_id=user.id, identity_id=identity.id, now=runtime.now(), deny_until=deny_until(runtime)
+    )
+    await admin.audit(
+        "sign_in_method_removed",
+        user_id=user.id,
+        identity=identity.id,
+        kind=identity.kind,
+        address=identity.address,
+    )
+    return see_other(f"/admin/users/{user.id}", "sign_in_method_removed")

@@ -22,6 +22,9 @@ FLASHES = {
     "permission_granted": "Permission granted.",
     "permission_revoked": "Permission revoked.",
     "settings_saved": "The settings were saved.",
+    "admin_role_granted": "The user is an admin now.",
+    "admin_role_revoked": "The user is no longer an admin.",
+    "sign_in_method_removed": "The sign-in method was removed; the sessions it opened ended.",
 }
 
 
