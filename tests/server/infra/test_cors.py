@@ -188,7 +188,11 @@ async def test_requests_from_a_listed_origin_and_from_others(make_server: Server
             assert plain.status_code == 200
             assert cors_headers(plain) == {}
             assert "Origin" in plain.headers["vary"]
-        # The pages' scripts are not open.
+        # The browser client may be imported from keyfob; the pages' scripts may not.
+        script = await server.client.get("/static/keyfob.js", headers={"origin": APP})
+        assert script.status_code == 200
+        assert script.headers["content-type"].startswith("text/javascript")
+        assert cors_headers(script)["access-control-allow-origin"] == APP
         page_script = await server.client.get("/static/login.js", headers={"origin": APP})
         assert page_script.status_code == 200
         assert cors_headers(page_script) == {}
