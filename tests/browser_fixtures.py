@@ -18,6 +18,7 @@ module-scoped so that the loop is released before the next module's async tests 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import secrets
 import socket
@@ -43,7 +44,7 @@ from starlette.types import ASGIApp
 from keyfob.server.infra.app import create_app
 from keyfob.server.infra.runtime import Runtime
 from keyfob.server.infra.settings import Settings
-from tests.node_clients import REQUIRE_ENV
+from tests.node_clients import REQUIRE_ENV, NodeClients
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, CDPSession, Page
@@ -184,11 +185,12 @@ def live_keyfob(tmp_path: Path) -> Iterator[Callable[..., LiveKeyfob]]:
     """``live_keyfob(**settings)`` starts a keyfob on a fresh SQLite file; stopped at teardown.
 
     Keyword arguments go straight to :class:`Settings` and override the test defaults
-    (a random 43-character secret key, no rate limit).
+    (a random 43-character secret key, no rate limit); ``wrap``, if given, wraps the app in
+    ASGI middleware of the test's own (to watch or hold requests).
     """
     servers: list[ServerThread] = []
 
-    def start(**overrides: Any) -> LiveKeyfob:
+    def start(*, wrap: Callable[[ASGIApp], ASGIApp] | None = None, **overrides: Any) -> LiveKeyfob:
         home = tmp_path / f"keyfob-{len(servers)}"
         server = ServerThread()
         servers.append(server)
@@ -202,13 +204,36 @@ def live_keyfob(tmp_path: Path) -> Iterator[Callable[..., LiveKeyfob]]:
         }
         settings = Settings(**values)
         app = create_app(settings)
-        server.start(app)
+        server.start(app if wrap is None else wrap(app))
         _wait_healthy(server.port)
         return LiveKeyfob(f"http://localhost:{server.port}", app, settings, server)
 
     yield start
     for server in reversed(servers):
         server.stop()
+
+
+def inject_ethereum(
+    target: Page | BrowserContext, node_clients: NodeClients, private_key: str
+) -> list[str]:
+    """Give every page of ``target`` an EIP-1193 ``window.ethereum`` whose ``personal_sign``
+    signs with ``private_key`` through viem; returns the list the signed messages go to."""
+    address = node_clients.viem_sign(private_key, "address").address
+    signed: list[str] = []
+
+    def personal_sign(hex_message: str) -> str:
+        message = bytes.fromhex(hex_message.removeprefix("0x")).decode()
+        signed.append(message)
+        return node_clients.viem_sign(private_key, message).signature
+
+    target.expose_function("keyfobTestPersonalSign", personal_sign)
+    target.add_init_script(
+        "window.ethereum = { request: async ({ method, params }) => {"
+        f"  if (method === 'eth_requestAccounts') return [{json.dumps(address)}];"
+        "  if (method === 'personal_sign') return window.keyfobTestPersonalSign(params[0]);"
+        "  throw new Error('unsupported ' + method); } };"
+    )
+    return signed
 
 
 @dataclass(frozen=True)

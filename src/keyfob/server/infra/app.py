@@ -15,6 +15,7 @@ from keyfob.server.admin import routes as admin_routes
 from keyfob.server.api import errors as api_errors
 from keyfob.server.api import routes as api_routes
 from keyfob.server.api.fastpath import FastPath
+from keyfob.server.infra.cors import CrossOriginMiddleware
 from keyfob.server.infra.dispatch import SurfaceDispatch, surface_app
 from keyfob.server.infra.errors import ErrorRendering, install_error_handlers
 from keyfob.server.infra.headers import SecurityHeadersMiddleware
@@ -95,6 +96,10 @@ def create_app(
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(UrlGuardMiddleware, errors=errors)
+    # Outside every other answer (413, 429, 400 invalid_url, the fast path's), so a listed
+    # browser app can read those too, and preflights never reach the rate limiter.
+    if settings.cors_origins:
+        app.add_middleware(CrossOriginMiddleware, origins=settings.cors_origins)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.public_url.startswith("https://"))
     return app
 

@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from keyfob.errors import ConfigurationError
 from keyfob.server.infra.client_address import ForwardedHeader, TrustedProxies, parse_networks
+from keyfob.server.infra.cors import normalise_origin
 
 log = logging.getLogger("keyfob")
 
@@ -57,6 +58,7 @@ class Settings(BaseSettings):
     webauthn_attestation: Literal["none", "indirect", "direct"] = "none"
     webauthn_timeout: int = Field(default=300, ge=30, le=3600)
     legacy_nimiq_challenge: bool = False
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
 
     @field_validator("ethereum_chain_ids", mode="before")
     @classmethod
@@ -67,7 +69,7 @@ class Settings(BaseSettings):
             return (value,)
         return value
 
-    @field_validator("webauthn_origins", mode="before")
+    @field_validator("webauthn_origins", "cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
@@ -87,6 +89,16 @@ class Settings(BaseSettings):
                     "https://auth.example.com or android:apk-key-hash:<hash>"
                 )
         return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _check_cors_origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if "*" in value:
+            raise ValueError(
+                "KEYFOB_CORS_ORIGINS: '*' is refused: list the origins of your browser apps "
+                "(keyfob never opens its API to every site)"
+            )
+        return tuple(dict.fromkeys(normalise_origin(origin) for origin in value))
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
