@@ -16,6 +16,8 @@ HS256, set ``KEYFOB_TOKEN_SECRET`` to the secret ``keyfob keys rotate`` printed 
 comma-separated, while a rotation is under way) and the JWKS is not used. Never give an app
 keyfob's ``KEYFOB_SECRET_KEY``: it is not a token key, and it unseals keyfob's database.
 ``KEYFOB_URL`` must be https unless keyfob runs on this machine (localhost, 127.0.0.0/8, ::1).
+``CORS_ORIGINS`` (comma-separated, none by default) lists the origins of browser apps that may
+call this API from their pages (``examples/spa``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
+from starlette.middleware.cors import CORSMiddleware
 
 from keyfob.core.tokens import AccessTokenClaims
 from keyfob.integrations import KeyfobAuthMiddleware, RemoteDenylist, TokenVerifier, claims_of
@@ -35,6 +38,7 @@ KEYFOB_URL = os.environ.get("KEYFOB_URL", "http://localhost:8000").rstrip("/")
 ISSUER = os.environ.get("KEYFOB_ISSUER", KEYFOB_URL)
 AUDIENCE = os.environ.get("KEYFOB_AUDIENCE", ISSUER)
 SECRETS = [s for s in os.environ.get("KEYFOB_TOKEN_SECRET", "").split(",") if s]
+CORS_ORIGINS = [o.strip() for o in os.environ.get("CORS_ORIGINS", "").split(",") if o.strip()]
 
 # Refuses tokens of ended sessions (logout, refresh-token reuse, a disabled user) by their sid.
 # If keyfob's denylist is unreachable for longer than a token lives (the feed says how long),
@@ -96,8 +100,11 @@ async def profile(claims: Claims) -> dict[str, Any]:
     }
 
 
-app = KeyfobAuthMiddleware(
+guarded = KeyfobAuthMiddleware(
     api,
     verifier=verifier,
     allow=["/", "/health", "/docs", "/docs/*", "/openapi.json", "/public/*"],
 )
+# CORS outside the guard: a preflight carries no token, so it is answered before the guard
+# asks for one, and the guard's 401s reach the app's script (which refreshes and tries again).
+app = CORSMiddleware(guarded, allow_origins=CORS_ORIGINS, allow_headers=["Authorization"])

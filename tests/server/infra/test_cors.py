@@ -12,7 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 from pydantic import ValidationError
+from typer.testing import CliRunner
 
+from keyfob.server.infra.cli import cli
 from keyfob.server.infra.cors import ALLOW_HEADERS, is_cors_path
 from keyfob.server.infra.settings import Settings
 from tests.server.conftest import PUBLIC_URL, SECRET, ServerFactory
@@ -289,3 +291,16 @@ def test_bad_cors_origins_are_refused(value: str, says: str) -> None:
 def test_cors_origins_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KEYFOB_CORS_ORIGINS", "http://localhost:5173,https://app.example.com")
     assert settings_of().cors_origins == ("http://localhost:5173", "https://app.example.com")
+
+
+def test_a_bad_cors_origin_stops_the_cli_with_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("KEYFOB_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("KEYFOB_CORS_ORIGINS", "https://app.example.com/callback")
+    result = CliRunner().invoke(cli, ["migrate"])
+    assert result.exit_code == 2
+    [line] = result.output.strip().splitlines()
+    assert line.startswith("keyfob: invalid settings: KEYFOB_CORS_ORIGINS:")
+    assert "'https://app.example.com/callback' is not an origin" in line

@@ -120,12 +120,21 @@ export function createKeyfob({ baseUrl, storage = memoryStorage(), fetch: send }
     return () => listeners[event].delete(listener);
   }
 
+  // The tokens in storage, parsed once per change: the same object until they change (React's
+  // useSyncExternalStore, for one, needs that of keyfob.user).
+  let raw = null;
+  let parsed = null;
   function read() {
-    try {
-      return JSON.parse(storage.getItem(key) || "null");
-    } catch {
-      return null;
+    const stored = storage.getItem(key);
+    if (stored !== raw) {
+      raw = stored;
+      try {
+        parsed = JSON.parse(stored || "null");
+      } catch {
+        parsed = null;
+      }
     }
+    return parsed;
   }
 
   function keep(tokens) {
@@ -200,33 +209,70 @@ export function createKeyfob({ baseUrl, storage = memoryStorage(), fetch: send }
     return signedIn(await post("/auth/passkey/register/verify", verified));
   }
 
-  // One refresh at a time across this origin's tabs (Web Locks), and inside the lock a second
-  // look: a refresh token another tab or call already spent is not sent again.
+  // One refresh at a time across this origin's tabs: a Web Lock, and inside it a second look,
+  // so a refresh token another tab or call already spent is not sent again. Storage reaches
+  // other tabs a moment after the lock does, so a tab that refreshed also holds, for a while, a
+  // lock named after the token it spent: a tab that finds that lock waits for the new tokens.
+  const locks = globalThis.navigator && navigator.locks;
+  const lockName = `keyfob-refresh ${origin}`;
+  const spentLock = (spent) => `${lockName} spent ${spent.slice(-16)}`;
+
+  function markSpent(spent) {
+    return new Promise((granted) => {
+      locks.request(spentLock(spent), () => {
+        granted();
+        return new Promise((release) => setTimeout(release, 30000));
+      });
+    });
+  }
+
+  async function isSpent(spent) {
+    const { held } = await locks.query();
+    return held.some((lock) => lock.name === spentLock(spent));
+  }
+
+  // The tokens that replace `spent` once they reach this tab's storage (null: none in 5 s).
+  function newerThan(spent) {
+    return new Promise((resolve) => {
+      const check = () => {
+        const tokens = read();
+        if (tokens === null || tokens.refreshToken !== spent) done(tokens);
+      };
+      const done = (tokens) => {
+        clearTimeout(timer);
+        globalThis.removeEventListener("storage", check);
+        resolve(tokens);
+      };
+      const timer = setTimeout(() => done(null), 5000);
+      globalThis.addEventListener("storage", check);
+      check();
+    });
+  }
+
   async function renewHolding(spent) {
     const current = read();
     if (current === null) return null;
     if (current.refreshToken !== spent) return current;
+    if (locks && (await isSpent(spent))) return newerThan(spent);
     let tokens;
     try {
       tokens = await post("/auth/refresh", { refreshToken: spent });
     } catch (error) {
       if (!(error instanceof KeyfobError)) throw error;
-      if (error.code === "refresh_token_superseded") {
-        const newer = read(); // a tab without Web Locks raced us and won
-        return newer && newer.refreshToken !== spent ? newer : null;
-      }
+      // A tab without Web Locks raced us and won: its tokens are on their way.
+      if (error.code === "refresh_token_superseded") return newerThan(spent);
       if (error.status === 401) signedOut(error.code);
       return null;
     }
     keep(tokens);
+    if (locks) await markSpent(spent);
     return tokens;
   }
 
   function renew(spent) {
     if (flight === null) {
-      const locks = globalThis.navigator && navigator.locks;
       const task = () => renewHolding(spent);
-      flight = (locks ? locks.request(`keyfob-refresh ${origin}`, task) : task()).finally(() => {
+      flight = (locks ? locks.request(lockName, task) : task()).finally(() => {
         flight = null;
       });
     }
@@ -244,7 +290,7 @@ export function createKeyfob({ baseUrl, storage = memoryStorage(), fetch: send }
   function withBearer(init, token) {
     if (!token) return init;
     const headers = new Headers(init.headers);
-    headers.set("Authorization", bearer(token).Authorization);
+    headers.set("Authorization", `Bearer ${token}`);
     return { ...init, headers };
   }
 
