@@ -19,8 +19,8 @@ import pytest
 from keyfob.core.signin_message import parse_sign_in_message
 from keyfob.core.step_up import STEP_UP_REQUEST_ID, issue_step_up_grant
 from keyfob.core.tokens import hash_refresh_token
-from keyfob.server.api.step_up import PASSKEY_PURPOSE
 from keyfob.server.services.sso import PLAIN_COOKIE
+from keyfob.server.services.step_up import PASSKEY_PURPOSE
 from tests.node_clients import NodeClients
 from tests.server.api.test_passkeys import (
     AUTH_CHALLENGE,

@@ -41,6 +41,9 @@ UNAUTHENTICATED_WRITES = [
     ("POST", "/admin/login/wallet"),
     ("POST", "/admin/enroll/options"),  # spends the link, stores a challenge
     ("POST", "/admin/enroll/verify"),
+    ("POST", "/account/login/passkey/options"),  # a WebAuthn challenge
+    ("POST", "/account/login/passkey"),  # SSO session, audit
+    ("POST", "/account/login/wallet"),  # SSO session, audit (an unknown wallet: audit)
     ("GET", "/oidc/authorize"),  # with an SSO session: a code, audit rows
     ("POST", "/oidc/authorize"),
     ("GET", "/oidc/authorize/continue"),
@@ -72,6 +75,8 @@ NOT_LIMITED = {
     ("GET", "/admin/login"): "a page",
     ("GET", "/admin/enroll"): "a page; the link is spent by /admin/enroll/options",
     ("POST", "/admin/sign-out"): "an admin's session and CSRF token; ends that session",
+    ("GET", "/account/login"): "a page",
+    ("GET", "/account"): "a page; reads (the account holder's SSO session)",
     ("GET", "/.well-known/openid-configuration"): "reads",
     ("GET", "/.well-known/oauth-authorization-server"): "reads",
     ("GET", "/oidc/login"): "a page; reads",

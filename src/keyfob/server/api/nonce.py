@@ -2,39 +2,20 @@
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Query
 from starlette.responses import Response
 
-from keyfob.core.eip55 import to_checksum_address
-from keyfob.core.nimiq import normalize_nimiq_address
 from keyfob.core.nonces import issue_signed_nonce, new_nonce
 from keyfob.core.session_keys import parse_session_key, session_key_resource
 from keyfob.core.signin_message import SignInMessage, format_time
-from keyfob.core.solana import is_solana_address
-from keyfob.errors import InvalidRequest, MessageMismatch
+from keyfob.errors import MessageMismatch
 from keyfob.server.api.schemas import MessageFields, NonceRequest, NonceResponse, json_response
 from keyfob.server.infra.runtime import Runtime, get_runtime
-from keyfob.server.services.wallet import Chain
+from keyfob.server.services.wallet import Chain, canonical_address
 from keyfob.store.records import NonceRecord
-
-_ETH_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
-
-
-def canonical_address(chain: str, address: str) -> str:
-    """The address as keyfob writes it: EIP-55, grouped ``NQ..``, or base58."""
-    if chain == "ethereum":
-        if not _ETH_ADDRESS.fullmatch(address):
-            raise InvalidRequest("An Ethereum address is 0x followed by 40 hex digits.")
-        return to_checksum_address(address)
-    if chain == "nimiq":
-        return normalize_nimiq_address(address)
-    if not is_solana_address(address):
-        raise InvalidRequest("A Solana address is the base58 form of a 32-byte public key.")
-    return address
 
 
 async def issue_nonce(runtime: Runtime, request: NonceRequest) -> NonceResponse:

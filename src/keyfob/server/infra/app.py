@@ -11,6 +11,8 @@ from datetime import datetime
 from fastapi import FastAPI
 
 from keyfob import __version__
+from keyfob.server.account import errors as account_errors
+from keyfob.server.account import routes as account_routes
 from keyfob.server.admin import routes as admin_routes
 from keyfob.server.api import errors as api_errors
 from keyfob.server.api import routes as api_routes
@@ -74,16 +76,20 @@ def create_app(
         docs_url=None,  # keyfob.server.pages.docs serves /docs without a CDN
         redoc_url=None,
     )
-    # Each surface renders its own errors: HTML pages for the hosted pages and the admin panel,
-    # the JSON body for the API and every other path.
+    # Each surface renders its own errors: HTML pages for the hosted pages, the admin panel and
+    # the account page, the JSON body for the API and every other path.
     errors = ErrorRendering(
         default=api_errors.render_error,
-        surfaces=((page_errors.wants_page, page_errors.render_error),),
+        surfaces=(
+            (page_errors.wants_page, page_errors.render_error),
+            (account_errors.wants_page, account_errors.render_error),
+        ),
     )
     install_error_handlers(app, errors)
     api_routes.install(app)
     page_routes.install(app)
     admin_routes.install(app)
+    account_routes.install(app)
     # OpenID Connect: Starlette routes (documented by discovery, not by OpenAPI), reached by
     # their prefixes without walking FastAPI's route table.
     oidc_app = surface_app(oidc_routes.ROUTES, app.exception_handlers)

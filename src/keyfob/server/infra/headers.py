@@ -1,9 +1,9 @@
 """Pure ASGI: headers every response needs, whichever part of keyfob answered it.
 
-- ``Cache-Control: no-store`` and ``Pragma: no-cache`` on everything under ``/auth/`` and
-  ``/admin``, the paths whose answers carry tokens, nonces, challenges, client secrets or a
-  user's data (RFC 6749 section 5.1, RFC 9111): no browser, proxy or CDN keeps a copy. A
-  response that chose its own ``Cache-Control`` keeps it.
+- ``Cache-Control: no-store`` and ``Pragma: no-cache`` on everything under ``/auth/``,
+  ``/admin`` and ``/account``, the paths whose answers carry tokens, nonces, challenges,
+  client secrets or a user's data (RFC 6749 section 5.1, RFC 9111): no browser, proxy or CDN
+  keeps a copy. A response that chose its own ``Cache-Control`` keeps it.
 - ``Strict-Transport-Security`` on every response when ``KEYFOB_PUBLIC_URL`` is https, so a
   browser that has seen keyfob once never talks to it over plain http again (none on http: a
   development server on localhost must not pin HSTS on the host).
@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 #: Two years, the value hstspreload.org asks for; subdomains of keyfob's host are included.
 HSTS = "max-age=63072000; includeSubDomains"
-NO_STORE_PREFIXES = ("/auth/", "/admin")
+NO_STORE_PREFIXES = ("/auth/", "/admin", "/account")
 
 _CACHE_CONTROL, _PRAGMA, _HSTS = b"cache-control", b"pragma", b"strict-transport-security"
 

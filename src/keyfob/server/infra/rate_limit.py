@@ -138,6 +138,9 @@ LIMITED_ROUTES = LimitedRoutes.of(
         ("POST", "/admin/login/"),
         # An enrolment link's passkey options (spends the link) and verification.
         ("POST", "/admin/enroll/"),
+        # The account page: its sign-in (challenges, SSO sessions, audit rows) and, by the same
+        # rule, its changes and the step-up and passkey challenges its scripts ask for.
+        ("POST", "/account/"),
         # OpenID Connect's browser endpoints: authorization (a code and audit rows with an SSO
         # session), its continuation, the sign-in page's posts, consent, logout.
         ("GET", "/oidc/authorize"),

@@ -34,7 +34,8 @@ def error_page(request: Request, error: KeyfobError) -> HTMLResponse:
     return render(request, "message.html", context, status=status)
 
 
-_PAGE_PREFIXES = ("/auth/login/", "/auth/registration/", "/auth/logout/", "/admin/")
+ACCOUNT_LOGIN = "/account/login"  # the account page's sign-in; the rest of /account is its own
+_PAGE_PREFIXES = ("/auth/login/", "/auth/registration/", "/auth/logout/", "/admin/", ACCOUNT_LOGIN)
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 

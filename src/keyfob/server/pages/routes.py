@@ -11,10 +11,10 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
-from keyfob.server.pages import docs, hosted, hosted_admin
+from keyfob.server.pages import docs, hosted, hosted_account, hosted_admin
 from keyfob.server.pages.render import mount_static
 
-HOSTED, ADMIN_SIGN_IN = ("hosted pages",), ("admin sign-in",)
+HOSTED, ADMIN_SIGN_IN, ACCOUNT = ("hosted pages",), ("admin sign-in",), ("account sign-in",)
 
 ROUTES: tuple[tuple[str, str, Callable[..., Awaitable[Any]], tuple[str, ...]], ...] = (
     # Client apps' pages (seed 003).
@@ -34,6 +34,16 @@ ROUTES: tuple[tuple[str, str, Callable[..., Awaitable[Any]], tuple[str, ...]], .
     ("GET", "/admin/enroll", hosted_admin.enroll_page, ADMIN_SIGN_IN),
     ("POST", "/admin/enroll/options", hosted_admin.enroll_options, ADMIN_SIGN_IN),
     ("POST", "/admin/enroll/verify", hosted_admin.enroll_verify, ADMIN_SIGN_IN),
+    # The account page's sign-in.
+    ("GET", "/account/login", hosted_account.account_login_page, ACCOUNT),
+    (
+        "POST",
+        "/account/login/passkey/options",
+        hosted_account.account_login_options,
+        ACCOUNT,
+    ),
+    ("POST", "/account/login/passkey", hosted_account.account_login_passkey, ACCOUNT),
+    ("POST", "/account/login/wallet", hosted_account.account_login_wallet, ACCOUNT),
 )
 
 

@@ -10,11 +10,12 @@ from typing import Literal
 
 from pydantic import Field
 
+from keyfob.core.eip55 import to_checksum_address
 from keyfob.core.eip4361 import verify_ethereum_sign_in
-from keyfob.core.nimiq import verify_nimiq_sign_in
+from keyfob.core.nimiq import normalize_nimiq_address, verify_nimiq_sign_in
 from keyfob.core.nonces import verify_signed_nonce
 from keyfob.core.signin_message import VerifiedSignIn
-from keyfob.core.solana import verify_solana_sign_in
+from keyfob.core.solana import is_solana_address, verify_solana_sign_in
 from keyfob.core.step_up import STEP_UP_REQUEST_ID
 from keyfob.errors import InvalidNonce, InvalidRequest
 from keyfob.server.infra.inputs import Body, MessageText, Text
@@ -29,6 +30,7 @@ CLOCK_SKEW = timedelta(seconds=60)
 # A nonce as keyfob issues them (EIP-4361's 8 or more letters and digits, within its column):
 # anything else in a signed message, which its signer chose, is never looked up.
 STORED_NONCE = re.compile(r"[A-Za-z0-9]{8,128}")
+_ETH_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 
 
 class SignedMessage(Body):
@@ -38,6 +40,19 @@ class SignedMessage(Body):
     message: MessageText = Field(min_length=1)
     signature: Text = Field(min_length=1, max_length=1024)
     public_key: Text | None = Field(default=None, max_length=256)
+
+
+def canonical_address(chain: str, address: str) -> str:
+    """The address as keyfob writes it: EIP-55, grouped ``NQ..``, or base58."""
+    if chain == "ethereum":
+        if not _ETH_ADDRESS.fullmatch(address):
+            raise InvalidRequest("An Ethereum address is 0x followed by 40 hex digits.")
+        return to_checksum_address(address)
+    if chain == "nimiq":
+        return normalize_nimiq_address(address)
+    if not is_solana_address(address):
+        raise InvalidRequest("A Solana address is the base58 form of a 32-byte public key.")
+    return address
 
 
 def verify_signature(runtime: Runtime, body: SignedMessage) -> VerifiedSignIn:

@@ -1,0 +1,1 @@
+"""The account page: a user manages their own sign-in methods, sessions and connected apps."""
