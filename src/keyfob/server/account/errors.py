@@ -12,9 +12,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from keyfob.server.account.guard import HOME, LOGIN_PATH
+from keyfob.server.pages.errors import is_browser_navigation
 from keyfob.server.pages.errors import render_error as page_error
-
-_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def wants_page(request: Request) -> bool:
@@ -22,10 +21,7 @@ def wants_page(request: Request) -> bool:
     path = request.url.path
     if not (path == HOME or path.startswith(HOME + "/")) or path.startswith(LOGIN_PATH):
         return False
-    if request.method in ("GET", "HEAD"):
-        return True
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    return request.method == "POST" and content_type in _FORM_TYPES
+    return is_browser_navigation(request)
 
 
 def render_error(request: Request, status: int, code: str, message: str) -> Response:

@@ -9,8 +9,6 @@ it is worthless outside that session (and on the admin panel).
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import wraps
@@ -19,13 +17,12 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from keyfob.core.secretbox import derive_key
 from keyfob.errors import CsrfFailed, InvalidToken, KeyfobError
 from keyfob.server.infra.inputs import check_form
 from keyfob.server.infra.runtime import Runtime, get_runtime
 from keyfob.server.pages.render import check_same_origin
 from keyfob.server.services.audit import client_ip, record_event
-from keyfob.server.services.sso import SsoContext, current_sso
+from keyfob.server.services.sso import SsoContext, csrf_matches, csrf_token, current_sso
 from keyfob.store.records import UserRecord
 
 HOME = "/account"
@@ -67,24 +64,18 @@ class Holder:
         )
 
 
-def csrf_token(runtime: Runtime, token_hash: str) -> str:
-    """The account page's CSRF token for the SSO session whose token hashes to ``token_hash``."""
-    key = derive_key(runtime.secret_key, "account-csrf")
-    return hmac.new(key, token_hash.encode(), hashlib.sha256).hexdigest()
-
-
 async def current_holder(request: Request) -> Holder:
     """The account holder signed in on this request; :class:`SignInRequired` without one."""
     runtime = await get_runtime(request)
     sso = await current_sso(request, runtime)
     if sso is None:
         raise SignInRequired()
-    csrf = csrf_token(runtime, sso.token_hash)
+    csrf = csrf_token(runtime, sso, "account-csrf")
     return Holder(runtime=runtime, sso=sso, csrf=csrf, ip=client_ip(request))
 
 
 def _check_csrf(holder: Holder, sent: object) -> None:
-    if not isinstance(sent, str) or not hmac.compare_digest(sent.encode(), holder.csrf.encode()):
+    if not csrf_matches(holder.csrf, sent):
         raise CsrfFailed()
 
 

@@ -8,8 +8,6 @@ that session.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,14 +18,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from keyfob.core.amr import USER_VERIFIED, is_passkey_amr
-from keyfob.core.secretbox import derive_key
 from keyfob.errors import CsrfFailed, Forbidden, KeyfobError
 from keyfob.server.infra.inputs import check_form
 from keyfob.server.infra.runtime import Runtime, get_runtime
 from keyfob.server.pages.errors import error_page
 from keyfob.server.pages.render import check_same_origin
 from keyfob.server.services.audit import client_ip, record_event
-from keyfob.server.services.sso import current_sso
+from keyfob.server.services.sso import csrf_matches, csrf_token, current_sso
 from keyfob.store.records import UserRecord
 
 ADMIN_ROLE = "admin"
@@ -70,12 +67,6 @@ class Admin:
         )
 
 
-def csrf_token(runtime: Runtime, token_hash: str) -> str:
-    """The CSRF token of the SSO session whose token hashes to ``token_hash``."""
-    key = derive_key(runtime.secret_key, "csrf")
-    return hmac.new(key, token_hash.encode(), hashlib.sha256).hexdigest()
-
-
 async def current_admin(request: Request) -> Admin:
     """The admin signed in on this request; :class:`SignInRequired` or :class:`Forbidden`."""
     runtime = await get_runtime(request)
@@ -89,7 +80,7 @@ async def current_admin(request: Request) -> Admin:
         raise SignInRequired()
     if ADMIN_ROLE not in sso.user.roles:
         raise Forbidden("This page is for administrators; your account is not one.")
-    csrf = csrf_token(runtime, sso.token_hash)
+    csrf = csrf_token(runtime, sso, "csrf")
     return Admin(runtime=runtime, user=sso.user, csrf=csrf, ip=client_ip(request))
 
 
@@ -99,8 +90,7 @@ async def admin_form(request: Request) -> tuple[Admin, FormData]:
     refusal = CsrfFailed("This form was sent from another site.")
     check_same_origin(request, admin.runtime.settings.origin, refusal)
     form = await request.form()
-    sent = form.get("csrf")
-    if not isinstance(sent, str) or not hmac.compare_digest(sent.encode(), admin.csrf.encode()):
+    if not csrf_matches(admin.csrf, form.get("csrf")):
         raise CsrfFailed()
     check_form(form)
     return admin, form

@@ -45,6 +45,11 @@ def wants_page(request: Request) -> bool:
     path = request.url.path
     if not (path == "/admin" or path.startswith(_PAGE_PREFIXES)):
         return False
+    return is_browser_navigation(request)
+
+
+def is_browser_navigation(request: Request) -> bool:
+    """True for a GET or HEAD, or a POST of an HTML form: what a browser shows as a page."""
     if request.method in ("GET", "HEAD"):
         return True
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()

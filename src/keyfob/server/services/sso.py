@@ -7,6 +7,8 @@ app decides at use how recent the sign-in must be (``authorized_client_lifetime_
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,6 +16,7 @@ from datetime import datetime, timedelta
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
+from keyfob.core.secretbox import derive_key
 from keyfob.core.tokens import hash_refresh_token
 from keyfob.server.infra.runtime import Runtime
 from keyfob.server.infra.settings import Settings
@@ -37,6 +40,19 @@ class SsoContext:
         """True if the sign-in is recent enough for ``client`` to skip the prompt."""
         lifetime = timedelta(minutes=client.authorized_client_lifetime_minutes)
         return self.session.authenticated_at + lifetime > now
+
+
+def csrf_token(runtime: Runtime, sso: SsoContext, purpose: str) -> str:
+    """The CSRF token of ``sso`` for one surface's forms: an HMAC of the session's token hash
+    under a key of that ``purpose``, so it is worthless outside the session and the surface."""
+    key = derive_key(runtime.secret_key, purpose)
+    return hmac.new(key, sso.token_hash.encode(), hashlib.sha256).hexdigest()
+
+
+def csrf_matches(expected: str, sent: object) -> bool:
+    """True if ``sent`` (a form field or header, maybe missing) is ``expected``, compared in
+    constant time."""
+    return isinstance(sent, str) and hmac.compare_digest(sent.encode(), expected.encode())
 
 
 def cookie_name(settings: Settings) -> str:
