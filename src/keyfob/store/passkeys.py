@@ -54,7 +54,14 @@ _CONSUME_CHALLENGE = (
     .where(_c.challenge == bindparam("ch"), _c.expires_at > _now())
     .returning(*passkey_challenges.c)
 )
-_PASSKEY_COLUMNS = (*identities.c, _p.sign_count, _p.transports, _p.aaguid, _p.backed_up)
+_PASSKEY_COLUMNS = (
+    *identities.c,
+    _p.sign_count,
+    _p.transports,
+    _p.aaguid,
+    _p.backed_up,
+    _p.name,
+)
 _GET_PASSKEY = (
     select(*_PASSKEY_COLUMNS, _u.disabled)
     .select_from(identities.join(passkeys).join(users, _u.id == _i.user_id))
@@ -89,6 +96,15 @@ _USER_IDENTITIES = select(identities).where(_i.user_id == bindparam("uid"))
 _DELETE_IDENTITY = delete(identities).where(
     _i.id == bindparam("iid"), _i.user_id == bindparam("uid")
 )
+_RENAME_PASSKEY = (
+    update(passkeys)
+    .where(
+        _p.identity_id == bindparam("iid"),
+        _p.identity_id.in_(select(_i.id).where(_i.user_id == bindparam("uid"))),
+    )
+    .values(name=bindparam("name"))
+    .returning(_p.identity_id)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +117,7 @@ class NewPasskey:
     transports: tuple[str, ...]
     aaguid: str
     backed_up: bool
+    name: str | None = None
 
 
 def consume_challenge(
@@ -227,6 +244,13 @@ class PasskeyStore(StoreBase):
         params = {"iid": identity_id, "uid": user_id, "now": now, "deny_until": deny_until}
         await self._run.write(_remove, params)
 
+    async def rename_passkey(self, *, user_id: str, identity_id: str, name: str | None) -> None:
+        """Name one of the user's passkeys (None: no name); :class:`NotFound` if it is not
+        one of theirs."""
+        params = {"iid": identity_id, "uid": user_id, "name": name}
+        if await self._run.write_one(first, _RENAME_PASSKEY, params) is None:
+            raise NotFound("You have no passkey with this id.")
+
 
 def _register(
     conn: Connection,
@@ -277,6 +301,7 @@ def _register(
         "transports": join_words(passkey.transports),
         "aaguid": passkey.aaguid,
         "backed_up": passkey.backed_up,
+        "name": passkey.name,
     }
     execute(conn, _INSERT_PASSKEY, passkey_values)
     found = [
@@ -378,4 +403,5 @@ def passkey_from(row: Any) -> PasskeyRecord:
         transports=split_words(row["transports"]),
         aaguid=row["aaguid"],
         backed_up=bool(row["backed_up"]),
+        name=row["name"],
     )

@@ -100,6 +100,7 @@ class PasskeyRecord:
     transports: tuple[str, ...]
     aaguid: str
     backed_up: bool
+    name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

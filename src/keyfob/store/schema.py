@@ -193,6 +193,7 @@ passkeys = Table(
     Column("transports", String(255), nullable=False),  # space-separated
     Column("aaguid", String(36), nullable=False),
     Column("backed_up", Boolean(), nullable=False),
+    Column("name", String(64), nullable=True),  # the holder's name for it (migration 0005)
 )
 
 # WebAuthn challenges and one-time links, consumed with one DELETE ... RETURNING.
