@@ -13,7 +13,7 @@ import httpx
 from keyfob.server.services.sso import PLAIN_COOKIE
 from keyfob.store.records import UserRecord
 from tests.server.admin.panel import make_user, sso_session
-from tests.server.conftest import PUBLIC_URL, Server
+from tests.server.conftest import Server
 
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 ADDRESS = "0x" + "ac" * 20
@@ -27,6 +27,11 @@ class Browser:
     user: UserRecord
     token: str
     client: httpx.AsyncClient
+
+    @property
+    def origin(self) -> str:
+        """The server's origin, which its forms and scripts are sent from."""
+        return self.server.runtime.settings.origin
 
     async def page(self) -> httpx.Response:
         """``GET /account``, insisting on the page."""
@@ -49,14 +54,14 @@ class Browser:
             form["csrf"] = await self.csrf()
         elif csrf is not None:
             form["csrf"] = csrf
-        headers = {"origin": PUBLIC_URL, **kw.pop("headers", {})}
+        headers = {"origin": self.origin, **kw.pop("headers", {})}
         return await self.client.post(path, data=form, headers=headers, **kw)
 
     async def call(
         self, path: str, body: Any = None, *, csrf: str | None = "page", **kw: Any
     ) -> httpx.Response:
         """A script's JSON POST (Origin and ``X-CSRF-Token`` set)."""
-        headers = {"origin": PUBLIC_URL, **kw.pop("headers", {})}
+        headers = {"origin": self.origin, **kw.pop("headers", {})}
         if csrf == "page":
             headers["x-csrf-token"] = await self.csrf()
         elif csrf is not None:
@@ -74,7 +79,7 @@ async def open_browser(
     """A new cookie jar on the server with an SSO session of ``user``."""
     token = await sso_session(server, user, signed_in=signed_in, amr=amr)
     transport = httpx.ASGITransport(app=server.app)
-    client = httpx.AsyncClient(transport=transport, base_url=PUBLIC_URL)
+    client = httpx.AsyncClient(transport=transport, base_url=server.runtime.settings.public_url)
     client.cookies.set(PLAIN_COOKIE, token)
     return Browser(server, user, token, client)
 

@@ -10,12 +10,21 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
-from keyfob.server.account import home
+from keyfob.server.account import adding, changes, confirm, home
 
 GET, POST = "GET", "POST"
 ROUTES: tuple[tuple[str, str, Callable[..., Awaitable[Any]]], ...] = (
     (GET, "/account", home.home),
     (POST, "/account/sign-out", home.sign_out),
+    # The page script's calls (X-CSRF-Token): the step-up ceremony, then adding a method.
+    (POST, "/account/step-up/options", confirm.step_up_options),
+    (POST, "/account/step-up/verify", confirm.step_up_verify),
+    (POST, "/account/passkeys/options", adding.passkey_options),
+    (POST, "/account/passkeys/verify", adding.passkey_verify),
+    (POST, "/account/wallets", adding.wallet_link),
+    # Forms (csrf field), each behind the step-up grant.
+    (POST, "/account/passkeys/{identity_id}/rename", changes.rename),
+    (POST, "/account/methods/{identity_id}/remove", changes.remove),
 )
 
 

@@ -1,4 +1,5 @@
-"""Rendering the account page: what it lists, the flash after a change, errors beside forms.
+"""Rendering the account page: what it lists, the flash after a change, errors beside forms,
+and how long the browser's step-up grant has left (for the page script).
 
 A change that fails renders the whole page again with its error's status (422 for a bad
 name, 403 without a fresh proof, 409 for the last method) and the sentence next to the form
@@ -15,8 +16,9 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from keyfob.errors import KeyfobError
+from keyfob.errors import KeyfobError, StepUpRequired
 from keyfob.server.account.guard import HOME, Holder, account_endpoint
+from keyfob.server.account.step_up import require_step_up
 from keyfob.server.pages.render import render
 from keyfob.store.passkeys import PASSKEY
 
@@ -24,6 +26,10 @@ from keyfob.store.passkeys import PASSKEY
 # only show one of these sentences.
 FLASHES = {
     "signed_in": "You are signed in.",
+    "passkey_added": "Your new passkey is ready: you can sign in with it now.",
+    "passkey_renamed": "The passkey was renamed.",
+    "wallet_linked": "The wallet was linked: it signs in to this account now.",
+    "method_removed": "The sign-in method was removed; the sessions it opened have ended.",
 }
 CHAINS = {"ethereum": "Ethereum", "solana": "Solana", "nimiq": "Nimiq"}
 
@@ -59,7 +65,7 @@ async def methods_of(holder: Holder) -> tuple[list[PasskeyView], list[WalletView
     passkeys = [
         PasskeyView(
             id=record.identity.id,
-            name=None,
+            name=record.name,
             created_at=record.identity.created_at,
             last_used_at=record.identity.last_used_at,
             backed_up=record.backed_up,
@@ -99,6 +105,9 @@ async def account_page(
         "wallets": wallets,
         "method_count": len(passkeys) + len(wallets),
         "errors": errors or {},
+        "chains": CHAINS,
+        "wallet_kinds": sorted({i.kind for i in holder.user.identities if i.kind != PASSKEY}),
+        "step_up_left": step_up_left(request, holder),
     }
     return render(request, "account/home.html", context, status=status)
 
@@ -115,10 +124,24 @@ async def failed(request: Request, holder: Holder, error: KeyfobError) -> Respon
 page_endpoint = account_endpoint(failed)
 
 
+def step_up_left(request: Request, holder: Holder) -> int:
+    """Seconds the request's step-up grant has left (0 without a good one): the page script
+    confirms before a change once it runs out."""
+    try:
+        grant = require_step_up(request, holder)
+    except StepUpRequired:
+        return 0
+    return max(0, int(grant.expires_at - holder.runtime.now().timestamp()))
+
+
+def done_url(done: str | None = None) -> str:
+    """The account page, with the flash of ``done`` (a key of :data:`FLASHES`)."""
+    if done is None:
+        return HOME
+    assert done in FLASHES, done
+    return f"{HOME}?{urlencode({'done': done})}"
+
+
 def see_other(done: str | None = None) -> RedirectResponse:
     """Post/redirect/get: back to the account page with a flash code."""
-    path = HOME
-    if done is not None:
-        assert done in FLASHES, done
-        path = f"{path}?{urlencode({'done': done})}"
-    return RedirectResponse(path, status_code=303)
+    return RedirectResponse(done_url(done), status_code=303)

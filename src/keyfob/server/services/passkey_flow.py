@@ -169,10 +169,12 @@ async def finish_registration(
     open_session: bool = True,
     ip: str | None = None,
     require_user_verification: bool = False,
+    name: str | None = None,
 ) -> PasskeySignIn:
     """Verify a registration response and store the passkey (creating the account unless
-    ``user`` is adding it to theirs); open a session when ``open_session``. User verification
-    is required when the settings say so or ``require_user_verification``."""
+    ``user`` is adding it to theirs), under ``name`` if given; open a session when
+    ``open_session``. User verification is required when the settings say so or
+    ``require_user_verification``."""
     settings, now = runtime.settings, runtime.now()
     required = require_user_verification or settings.webauthn_user_verification == "required"
     parsed = parse_credential(credential)
@@ -210,6 +212,7 @@ async def finish_registration(
             transports=registered.transports,
             aaguid=registered.aaguid,
             backed_up=registered.backed_up,
+            name=name,
         ),
         now=now,
         refresh_token_hash=hash_refresh_token(refresh_token) if refresh_token else None,

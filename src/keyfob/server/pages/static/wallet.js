@@ -6,7 +6,9 @@
 //  - Nimiq: the Hub lives on another host; the button appears only if the operator made a Hub
 //    client available in the page as window.NimiqHub (an object with chooseAddress and
 //    signMessage, e.g. an instance of @nimiq/hub-api's HubApi served from keyfob's origin).
-// Each returns {chain, message, signature[, publicKey]} for the page's wallet endpoint.
+// Each returns {chain, message, signature[, publicKey]} for the page's wallet endpoint. The
+// message is a sign-in message from /auth/nonce, unless the caller passes its own source,
+// an async (chain, address) => message (the account page's step-up asks for its own).
 "use strict";
 (function () {
   const encoder = new TextEncoder();
@@ -20,12 +22,12 @@
     return issued.message;
   }
 
-  async function ethereum() {
+  async function ethereum(source) {
     const provider = window.ethereum;
     const accounts = await provider.request({ method: "eth_requestAccounts" });
     if (!accounts || !accounts.length) throw new Error("The wallet shared no account.");
     const address = accounts[0];
-    const message = await messageFor("ethereum", address);
+    const message = await (source || messageFor)("ethereum", address);
     const signature = await provider.request({
       method: "personal_sign",
       params: ["0x" + hex(encoder.encode(message)), address],
@@ -55,12 +57,12 @@
     new CustomEvent("wallet-standard:app-ready", { detail: { register: register } })
   );
 
-  async function solana(wallet) {
+  async function solana(wallet, source) {
     const connected = await wallet.features["standard:connect"].connect();
     const accounts = (connected && connected.accounts) || wallet.accounts || [];
     const account = accounts[0];
     if (!account) throw new Error("The wallet shared no account.");
-    const message = await messageFor("solana", account.address);
+    const message = await (source || messageFor)("solana", account.address);
     const [signed] = await wallet.features["solana:signMessage"].signMessage({
       account: account,
       message: encoder.encode(message),
@@ -68,10 +70,10 @@
     return { chain: "solana", message: message, signature: hex(signed.signature) };
   }
 
-  async function nimiq(appName) {
+  async function nimiq(appName, source) {
     const hub = window.NimiqHub;
     const chosen = await hub.chooseAddress({ appName: appName });
-    const message = await messageFor("nimiq", chosen.address);
+    const message = await (source || messageFor)("nimiq", chosen.address);
     const signed = await hub.signMessage({ appName: appName, message: message, signer: chosen.address });
     return {
       chain: "nimiq",
