@@ -94,8 +94,10 @@ async def account_page(
     errors: dict[str, str] | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    """The account page for ``holder``; ``errors`` maps a form's action to its error."""
+    """The account page for ``holder``; ``errors`` maps a form's action to its error (one of
+    a form the page no longer shows, another user's method say, is shown at the top)."""
     passkeys, wallets = await methods_of(holder)
+    errors = _beside_forms(errors or {}, passkeys, wallets)
     context: dict[str, Any] = {
         "title": "Your account",
         "user": holder.user,
@@ -104,12 +106,25 @@ async def account_page(
         "passkeys": passkeys,
         "wallets": wallets,
         "method_count": len(passkeys) + len(wallets),
-        "errors": errors or {},
+        "errors": errors,
         "chains": CHAINS,
         "wallet_kinds": sorted({i.kind for i in holder.user.identities if i.kind != PASSKEY}),
         "step_up_left": step_up_left(request, holder),
     }
     return render(request, "account/home.html", context, status=status)
+
+
+def _beside_forms(
+    errors: dict[str, str], passkeys: list[PasskeyView], wallets: list[WalletView]
+) -> dict[str, str]:
+    shown = {f"{HOME}/sign-out"}
+    shown |= {f"{HOME}/passkeys/{p.id}/rename" for p in passkeys}
+    shown |= {f"{HOME}/methods/{p.id}/remove" for p in passkeys}
+    shown |= {f"{HOME}/methods/{w.id}/remove" for w in wallets}
+    placed: dict[str, str] = {}
+    for action, message in errors.items():
+        placed[action if action in shown else HOME] = message
+    return placed
 
 
 async def failed(request: Request, holder: Holder, error: KeyfobError) -> Response:
