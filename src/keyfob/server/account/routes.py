@@ -10,12 +10,18 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
-from keyfob.server.account import home
+from keyfob.server.account import home, recover, recovery_codes
 
 GET, POST = "GET", "POST"
 ROUTES: tuple[tuple[str, str, Callable[..., Awaitable[Any]]], ...] = (
     (GET, "/account", home.home),
     (POST, "/account/sign-out", home.sign_out),
+    (POST, "/account/recovery-codes", recovery_codes.generate_codes),
+    # Account recovery's sign-in (no session yet: same-origin checked, rate limited).
+    (GET, "/account/recover", recover.recover_page),
+    (POST, "/account/recover", recover.recover),
+    (GET, "/account/recover/link", recover.link_page),
+    (POST, "/account/recover/link", recover.redeem_link),
 )
 
 

@@ -15,15 +15,21 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from keyfob.core.amr import RECOVERY
 from keyfob.errors import KeyfobError
 from keyfob.server.account.guard import HOME, Holder, account_endpoint
 from keyfob.server.pages.render import render
+from keyfob.server.services.recovery import recovery_codes_status
 from keyfob.store.passkeys import PASSKEY
 
 # A redirect names what was done by a code, never by free text, so that a crafted link can
 # only show one of these sentences.
 FLASHES = {
     "signed_in": "You are signed in.",
+    "recovered": (
+        "You are signed in by account recovery. Add a new passkey or wallet now (no further "
+        "confirmation is asked for the next few minutes), then generate new recovery codes."
+    ),
 }
 CHAINS = {"ethereum": "Ethereum", "solana": "Solana", "nimiq": "Nimiq"}
 
@@ -98,6 +104,8 @@ async def account_page(
         "passkeys": passkeys,
         "wallets": wallets,
         "method_count": len(passkeys) + len(wallets),
+        "recovery_codes": await recovery_codes_status(holder.runtime, holder.user),
+        "recovered": RECOVERY in holder.sso.session.amr,
         "errors": errors or {},
     }
     return render(request, "account/home.html", context, status=status)
