@@ -171,6 +171,10 @@ PAGE_ROUTES = [
     Route("GET", "/admin/enroll", query=("token",), page=True),
     Route("POST", "/admin/enroll/options", body=("username", "token")),
     Route("POST", "/admin/enroll/verify", body=("credential",)),
+    Route("GET", "/account/recover", page=True),
+    Route("POST", "/account/recover", body=("identifier", "code"), form=True, page=True),
+    Route("GET", "/account/recover/link", page=True),
+    Route("POST", "/account/recover/link", body=("token",), form=True, page=True),
 ]
 CLIENT_FORM = (
     "name",
@@ -232,6 +236,8 @@ VALID: dict[str, Any] = {
     "redirect": APP,
     "state": "s-1",
     "username": "alice",
+    "identifier": "alice",
+    "code": "AAAA-BBBB-CCCC-DDDD",
     "token": "enrolment-token",
     "credential": {"id": "AAAA", "rawId": "AAAA", "type": "public-key", "response": {}},
     "chain": "ethereum",
