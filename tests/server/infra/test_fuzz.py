@@ -206,6 +206,7 @@ ADMIN_ROUTES = [
     Route(
         "POST", "/admin/users/{user_id}/revoke", body=("client_id", "csrf"), form=True, page=True
     ),
+    Route("POST", "/admin/users/{user_id}/recovery-link", body=("csrf",), form=True, page=True),
     Route("GET", "/admin/settings", page=True),
     Route(
         "POST",
