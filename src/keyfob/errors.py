@@ -160,6 +160,17 @@ class InvalidCredential(KeyfobError):
     default_message = "The passkey response does not verify."
 
 
+class RecoveryFailed(InvalidCredential):
+    """An account recovery that did not work: the one answer for an unknown account, a wrong,
+    used or another account's code, and an unknown, used or expired recovery link."""
+
+    code = "recovery_failed"
+    default_message = (
+        "This recovery code does not open that account: check both, and that the code was not "
+        "used before."
+    )
+
+
 class InvalidChallenge(InvalidNonce):
     """A WebAuthn challenge (or one-time link) that is unknown, expired or already used."""
 

@@ -144,14 +144,19 @@ async def test_bad_settings_are_refused(full_store: Combined, key: str, value: s
 async def test_purge_keeps_each_kind_for_its_retention(full_store: Combined) -> None:
     """Failed sign-ins go after ``failures_before``, everything else after ``before``."""
     day = timedelta(days=1)
-    ages = {"sign_in_failed": (40, 10), "sign_in": (500, 40), "admin.user_disabled": (401, 399)}
+    ages = {
+        "sign_in_failed": (40, 10),
+        "recovery_failed": (31, 29),
+        "sign_in": (500, 40),
+        "admin.user_disabled": (401, 399),
+    }
     for event, (old, young) in ages.items():
         for age in (old, young):
             await full_store.add_audit_event(AuditEvent(at=NOW - age * day, event=event))
     purged = await full_store.purge_audit_events(
         before=NOW - 400 * day, failures_before=NOW - 30 * day
     )
-    assert purged == 3
+    assert purged == 4
     left = {(e.event, e.at) for e in await full_store.audit_events()}
     assert left == {(event, NOW - young * day) for event, (_, young) in ages.items()}
     assert (

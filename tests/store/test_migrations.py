@@ -51,7 +51,7 @@ def differences(connection: Connection) -> list[Any]:
 
 
 async def test_upgrade_creates_every_table(empty_database_url: str) -> None:
-    assert HEAD == "0005"
+    assert HEAD == "0006"
     await migrate(empty_database_url)
     assert await run(empty_database_url, tables) == {*metadata.tables, VERSION_TABLE}
     assert await run(empty_database_url, version) == HEAD

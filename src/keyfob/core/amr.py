@@ -8,7 +8,11 @@
   wallet from a software one);
 - ``user``: added when the authenticator reports user verification (a PIN or biometric checked
   on the device). A bare presence test is not recorded, so ``user`` here means more than RFC
-  8176's minimum, never less.
+  8176's minimum, never less;
+- ``recovery``: account recovery, a one-time recovery code or an admin's recovery link. Not one
+  of RFC 8176's registered values (which the RFC allows): none of them says "a secret written
+  down for the day every key is lost", and claiming ``otp`` or ``pwd`` would mislead. The admin
+  panel refuses such a session.
 
 The wallet's chain stays in the token's ``chain`` claim.
 """
@@ -19,6 +23,7 @@ HARDWARE_KEY = "hwk"
 SOFTWARE_KEY = "swk"
 PROOF_OF_POSSESSION = "pop"
 USER_VERIFIED = "user"
+RECOVERY = "recovery"
 
 
 def passkey_amr(*, backup_eligible: bool, backed_up: bool, user_verified: bool) -> tuple[str, ...]:
@@ -36,3 +41,8 @@ def is_passkey_amr(amr: tuple[str, ...]) -> bool:
     """Whether ``amr`` is a passkey's (``hwk``/``swk``; ``passkey`` in sessions opened before
     keyfob used RFC 8176 values)."""
     return HARDWARE_KEY in amr or SOFTWARE_KEY in amr or "passkey" in amr
+
+
+def recovery_amr() -> tuple[str, ...]:
+    """The ``amr`` of a sign-in by account recovery (a recovery code or link)."""
+    return (RECOVERY,)

@@ -21,8 +21,8 @@ _KEY_LENGTH = 64  # admin_settings.key is a String(64)
 _BIGINT = 2**63
 _EVENT_LENGTH = 64  # the widest column a filter compares with (event; ids have 36)
 
-#: The events of failed sign-ins, kept for their own (shorter) retention.
-FAILED_SIGN_IN_EVENTS = ("sign_in_failed",)
+#: The events of failed sign-ins (account recovery's too), kept for their own (shorter) retention.
+FAILED_SIGN_IN_EVENTS = ("sign_in_failed", "recovery_failed")
 #: The most audit rows one purge transaction deletes.
 AUDIT_PURGE_BATCH = 1000
 

@@ -178,3 +178,13 @@ class AuditEvent:
     ip: str | None = None
     detail: str = "{}"  # compact JSON object
     id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryCodesStatus:
+    """A user's recovery codes: how many were made, how many are left, and when they were made
+    (None without codes)."""
+
+    total: int
+    remaining: int
+    generated_at: datetime | None

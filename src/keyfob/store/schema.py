@@ -365,3 +365,15 @@ oidc_consents = Table(
     PrimaryKeyConstraint("user_id", "client_id"),
     Index(None, "client_id"),
 )
+
+# Recovery codes (migration 0006): the HMAC of each code under a key derived from the server's
+# secret (keyfob.core.recovery), never the code; a used code keeps its row, with used_at set.
+recovery_codes = Table(
+    "recovery_codes",
+    metadata,
+    Column("code_hash", String(128), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    _when("created_at"),
+    _when("used_at", nullable=True),
+    Index(None, "user_id"),
+)

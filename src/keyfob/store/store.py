@@ -48,6 +48,7 @@ from keyfob.store.records import (
     SignInOutcome,
     UserRecord,
 )
+from keyfob.store.recovery import RecoveryStore
 from keyfob.store.rows import (
     IDENTITY_PREFIX,
     identity_from,
@@ -197,7 +198,16 @@ def audit_values(event: AuditEvent) -> dict[str, Any]:
     return values
 
 
-class Store(SessionStore, PasskeyStore, ClientStore, SsoStore, AuditStore, AdminStore, OidcStore):
+class Store(
+    SessionStore,
+    PasskeyStore,
+    ClientStore,
+    SsoStore,
+    AuditStore,
+    AdminStore,
+    OidcStore,
+    RecoveryStore,
+):
     """keyfob's persistence: SQLite or PostgreSQL through SQLAlchemy Core.
 
     Every method is one short transaction; single-use things are consumed with one atomic

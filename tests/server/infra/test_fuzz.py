@@ -171,6 +171,10 @@ PAGE_ROUTES = [
     Route("GET", "/admin/enroll", query=("token",), page=True),
     Route("POST", "/admin/enroll/options", body=("username", "token")),
     Route("POST", "/admin/enroll/verify", body=("credential",)),
+    Route("GET", "/account/recover", page=True),
+    Route("POST", "/account/recover", body=("identifier", "code"), form=True, page=True),
+    Route("GET", "/account/recover/link", page=True),
+    Route("POST", "/account/recover/link", body=("token",), form=True, page=True),
 ]
 CLIENT_FORM = (
     "name",
@@ -202,6 +206,7 @@ ADMIN_ROUTES = [
     Route(
         "POST", "/admin/users/{user_id}/revoke", body=("client_id", "csrf"), form=True, page=True
     ),
+    Route("POST", "/admin/users/{user_id}/recovery-link", body=("csrf",), form=True, page=True),
     Route("GET", "/admin/settings", page=True),
     Route(
         "POST",
@@ -232,6 +237,8 @@ VALID: dict[str, Any] = {
     "redirect": APP,
     "state": "s-1",
     "username": "alice",
+    "identifier": "alice",
+    "code": "AAAA-BBBB-CCCC-DDDD",
     "token": "enrolment-token",
     "credential": {"id": "AAAA", "rawId": "AAAA", "type": "public-key", "response": {}},
     "chain": "ethereum",

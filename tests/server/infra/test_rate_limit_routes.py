@@ -44,6 +44,8 @@ UNAUTHENTICATED_WRITES = [
     ("POST", "/account/login/passkey/options"),  # a WebAuthn challenge
     ("POST", "/account/login/passkey"),  # SSO session, audit
     ("POST", "/account/login/wallet"),  # SSO session, audit (an unknown wallet: audit)
+    ("POST", "/account/recover"),  # spends a recovery code: SSO session, audit
+    ("POST", "/account/recover/link"),  # spends a recovery link: SSO session, audit
     ("GET", "/oidc/authorize"),  # with an SSO session: a code, audit rows
     ("POST", "/oidc/authorize"),
     ("GET", "/oidc/authorize/continue"),
@@ -77,6 +79,8 @@ NOT_LIMITED = {
     ("POST", "/admin/sign-out"): "an admin's session and CSRF token; ends that session",
     ("GET", "/account/login"): "a page",
     ("GET", "/account"): "a page; reads (the account holder's SSO session)",
+    ("GET", "/account/recover"): "a page",
+    ("GET", "/account/recover/link"): "a page; its script posts the link's token",
     ("GET", "/.well-known/openid-configuration"): "reads",
     ("GET", "/.well-known/oauth-authorization-server"): "reads",
     ("GET", "/oidc/login"): "a page; reads",

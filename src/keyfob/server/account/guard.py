@@ -64,14 +64,19 @@ class Holder:
         )
 
 
+def holder_of(runtime: Runtime, sso: SsoContext, ip: str | None) -> Holder:
+    """The holder of the SSO session ``sso`` (one just opened, say), with its CSRF token."""
+    csrf = csrf_token(runtime, sso, "account-csrf")
+    return Holder(runtime=runtime, sso=sso, csrf=csrf, ip=ip)
+
+
 async def current_holder(request: Request) -> Holder:
     """The account holder signed in on this request; :class:`SignInRequired` without one."""
     runtime = await get_runtime(request)
     sso = await current_sso(request, runtime)
     if sso is None:
         raise SignInRequired()
-    csrf = csrf_token(runtime, sso, "account-csrf")
-    return Holder(runtime=runtime, sso=sso, csrf=csrf, ip=client_ip(request))
+    return holder_of(runtime, sso, client_ip(request))
 
 
 def _check_csrf(holder: Holder, sent: object) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
-from keyfob.server.account import adding, changes, confirm, home
+from keyfob.server.account import adding, changes, confirm, home, recover, recovery_codes
 
 GET, POST = "GET", "POST"
 ROUTES: tuple[tuple[str, str, Callable[..., Awaitable[Any]]], ...] = (
@@ -25,6 +25,12 @@ ROUTES: tuple[tuple[str, str, Callable[..., Awaitable[Any]]], ...] = (
     # Forms (csrf field), each behind the step-up grant.
     (POST, "/account/passkeys/{identity_id}/rename", changes.rename),
     (POST, "/account/methods/{identity_id}/remove", changes.remove),
+    (POST, "/account/recovery-codes", recovery_codes.generate_codes),
+    # Account recovery's sign-in (no session yet: same-origin checked, rate limited).
+    (GET, "/account/recover", recover.recover_page),
+    (POST, "/account/recover", recover.recover),
+    (GET, "/account/recover/link", recover.link_page),
+    (POST, "/account/recover/link", recover.redeem_link),
 )
 
 

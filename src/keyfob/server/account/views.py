@@ -16,10 +16,12 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from keyfob.core.amr import RECOVERY
 from keyfob.errors import KeyfobError, StepUpRequired
 from keyfob.server.account.guard import HOME, Holder, account_endpoint
 from keyfob.server.account.step_up import require_step_up
 from keyfob.server.pages.render import render
+from keyfob.server.services.recovery import recovery_codes_status
 from keyfob.store.passkeys import PASSKEY
 
 # A redirect names what was done by a code, never by free text, so that a crafted link can
@@ -30,7 +32,13 @@ FLASHES = {
     "passkey_renamed": "The passkey was renamed.",
     "wallet_linked": "The wallet was linked: it signs in to this account now.",
     "method_removed": "The sign-in method was removed; the sessions it opened have ended.",
+    "recovered": (
+        "You are signed in by account recovery. Add a new passkey or wallet now (no further "
+        "confirmation is asked for the next few minutes), then generate new recovery codes."
+    ),
 }
+#: The forms of the page that are always there (their errors are shown beside them).
+SHOWN_ACTIONS = ("sign-out", "recovery-codes")
 CHAINS = {"ethereum": "Ethereum", "solana": "Solana", "nimiq": "Nimiq"}
 
 
@@ -106,10 +114,12 @@ async def account_page(
         "passkeys": passkeys,
         "wallets": wallets,
         "method_count": len(passkeys) + len(wallets),
-        "errors": errors,
         "chains": CHAINS,
         "wallet_kinds": sorted({i.kind for i in holder.user.identities if i.kind != PASSKEY}),
         "step_up_left": step_up_left(request, holder),
+        "recovery_codes": await recovery_codes_status(holder.runtime, holder.user),
+        "recovered": RECOVERY in holder.sso.session.amr,
+        "errors": errors or {},
     }
     return render(request, "account/home.html", context, status=status)
 
@@ -117,7 +127,7 @@ async def account_page(
 def _beside_forms(
     errors: dict[str, str], passkeys: list[PasskeyView], wallets: list[WalletView]
 ) -> dict[str, str]:
-    shown = {f"{HOME}/sign-out"}
+    shown = {f"{HOME}/{action}" for action in SHOWN_ACTIONS}
     shown |= {f"{HOME}/passkeys/{p.id}/rename" for p in passkeys}
     shown |= {f"{HOME}/methods/{p.id}/remove" for p in passkeys}
     shown |= {f"{HOME}/methods/{w.id}/remove" for w in wallets}

@@ -17,7 +17,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from keyfob.core.amr import USER_VERIFIED, is_passkey_amr
+from keyfob.core.amr import RECOVERY, USER_VERIFIED, is_passkey_amr
 from keyfob.errors import CsrfFailed, Forbidden, KeyfobError
 from keyfob.server.infra.inputs import check_form
 from keyfob.server.infra.runtime import Runtime, get_runtime
@@ -77,6 +77,8 @@ async def current_admin(request: Request) -> Admin:
         raise SignInRequired()
     amr = sso.session.amr
     if is_passkey_amr(amr) and USER_VERIFIED not in amr:  # e.g. a client page's sign-in, UV off
+        raise SignInRequired()
+    if RECOVERY in amr:  # a recovery code or link opens the account page, never the panel
         raise SignInRequired()
     if ADMIN_ROLE not in sso.user.roles:
         raise Forbidden("This page is for administrators; your account is not one.")

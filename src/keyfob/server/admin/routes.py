@@ -59,6 +59,7 @@ ROUTES = (
     ("/admin/users/{user_id}/make-admin", users.make_admin, POST),
     ("/admin/users/{user_id}/remove-admin", users.remove_admin, POST),
     ("/admin/users/{user_id}/methods/{identity_id}/remove", users.remove_method, POST),
+    ("/admin/users/{user_id}/recovery-link", users.recovery_link, POST),
     ("/admin/settings", audit_log.show_settings, GET),
     ("/admin/settings", audit_log.save_settings, POST),
     ("/admin/audit", audit_log.audit_log, GET),

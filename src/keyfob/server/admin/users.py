@@ -1,4 +1,5 @@
-"""Admin pages for users: search, a user's page, disable, enable, delete, client permissions."""
+"""Admin pages for users: search, a user's page, disable, enable, delete, client permissions,
+one-time recovery links."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from keyfob.server.admin.guard import (
 from keyfob.server.admin.views import page, see_other
 from keyfob.server.services.clients import get_client
 from keyfob.server.services.lifetimes import deny_until
+from keyfob.server.services.recovery import create_recovery_link, recovery_codes_status
 from keyfob.store.records import UserRecord
 
 SEARCH_LIMIT = 50
@@ -57,6 +59,8 @@ async def show_user(request: Request) -> Response:
         "permitted": [client for client in clients if client.id in permitted_ids],
         "grantable": [client for client in clients if client.id not in permitted_ids],
         "is_self": user.id == admin.user.id,
+        "recovery_codes": await recovery_codes_status(admin.runtime, user),
+        "recovery_link_ttl": f"{admin.runtime.settings.recovery_link_ttl // 60} minutes",
     }
     return page(request, admin, "user.html", context)
 
@@ -182,3 +186,15 @@ async def remove_method(request: Request) -> Response:
         address=identity.address,
     )
     return see_other(f"/admin/users/{user.id}", "sign_in_method_removed")
+
+
+@admin_endpoint
+async def recovery_link(request: Request) -> Response:
+    """``POST /admin/users/{user_id}/recovery-link``: a one-time link that signs the user in
+    once (``KEYFOB_RECOVERY_LINK_TTL``), shown on this answer only; audited, never the link."""
+    admin, _ = await admin_form(request)
+    user = await _user(admin, request)
+    link, expires_at = await create_recovery_link(admin.runtime, user)
+    await admin.audit("recovery_link_created", user_id=user.id, expires_at=expires_at.isoformat())
+    context = {"user": user, "link": link, "expires_at": expires_at}
+    return page(request, admin, "user_recovery_link.html", context)

@@ -51,6 +51,7 @@ class Runtime:
         self.challenge_key = derive_key(self.secret_key, "challenge")
         self.account_token_key = derive_key(self.secret_key, "account-token")
         self.step_up_key = derive_key(self.secret_key, "step-up")
+        self.recovery_key = derive_key(self.secret_key, "recovery")
 
     def now(self) -> datetime:
         """The current time as this server sees it (tests may move the clock)."""

@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     token_algorithm: Literal["EdDSA", "ES256", "HS256"] = "EdDSA"
     token_audience: str | None = None
     step_up_ttl: int = Field(default=300, ge=30, le=3600)
+    recovery_link_ttl: int = Field(default=3600, ge=60, le=24 * 3600)
     statement: str = "Sign in with your key. This request will not trigger a transaction."
     rate_limit: int = Field(default=300, ge=0)
     trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()

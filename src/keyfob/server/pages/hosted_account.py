@@ -45,6 +45,7 @@ async def account_login_page(request: Request) -> Response:
         "wallet_url": "/account/login/wallet",
         "redirect_uri": None,
         "state": None,
+        "recover_url": "/account/recover",
     }
     return render(request, "login.html", context)
 

@@ -19,7 +19,7 @@ from keyfob.server.infra.inputs import Body, Text, UrlSafe, Username
 from keyfob.server.infra.runtime import Runtime
 from keyfob.server.services.audit import client_ip, failures_audited, sign_in_event
 from keyfob.server.services.passkey_flow import finish_sign_in
-from keyfob.server.services.sso import current_sso, start_sso_session
+from keyfob.server.services.sso import replace_sso_session
 from keyfob.server.services.wallet import SignedMessage, verify_signature
 from keyfob.server.services.wallet import nonce_spend as wallet_nonce_spend
 from keyfob.store.records import UserRecord
@@ -115,8 +115,5 @@ async def continue_to(
 ) -> JSONResponse:
     """Replace the browser's SSO session with a new one for ``user``; answer ``{"next"}``."""
     response = JSONResponse({"next": next_url}, headers=NO_STORE)
-    previous = await current_sso(request, runtime)
-    if previous is not None:  # a new sign-in never rides on an older session's token
-        await runtime.store.delete_sso_session(previous.token_hash)
-    await start_sso_session(runtime, response, user=user, amr=amr)
+    await replace_sso_session(request, runtime, response, user=user, amr=amr)
     return response

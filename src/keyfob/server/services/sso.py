@@ -84,20 +84,20 @@ async def current_sso(connection: HTTPConnection, runtime: Runtime) -> SsoContex
 
 async def start_sso_session(
     runtime: Runtime, response: Response, *, user: UserRecord, amr: tuple[str, ...]
-) -> None:
-    """Open an SSO session for ``user`` signed in by ``amr`` and set its cookie on ``response``."""
+) -> SsoContext:
+    """Open an SSO session for ``user`` signed in by ``amr`` and set its cookie on ``response``;
+    the new session (what :func:`current_sso` finds on the browser's next request)."""
     token = secrets.token_urlsafe(32)
     now = runtime.now()
-    await runtime.store.create_sso_session(
-        SsoSessionRecord(
-            token_hash=hash_refresh_token(token),
-            user_id=user.id,
-            amr=amr,
-            authenticated_at=now,
-            expires_at=now + MAX_LIFETIME,
-            sid=secrets.token_urlsafe(16),  # OpenID Connect's public session id
-        )
+    record = SsoSessionRecord(
+        token_hash=hash_refresh_token(token),
+        user_id=user.id,
+        amr=amr,
+        authenticated_at=now,
+        expires_at=now + MAX_LIFETIME,
+        sid=secrets.token_urlsafe(16),  # OpenID Connect's public session id
     )
+    await runtime.store.create_sso_session(record)
     secure = runtime.settings.secure_cookies
     response.set_cookie(
         cookie_name(runtime.settings),
@@ -108,6 +108,23 @@ async def start_sso_session(
         httponly=True,
         samesite="lax",
     )
+    return SsoContext(session=record, user=user, token_hash=record.token_hash)
+
+
+async def replace_sso_session(
+    connection: HTTPConnection,
+    runtime: Runtime,
+    response: Response,
+    *,
+    user: UserRecord,
+    amr: tuple[str, ...],
+) -> SsoContext:
+    """:func:`start_sso_session` after deleting the browser's current one, if any: a new
+    sign-in never rides on an older session's token."""
+    previous = await current_sso(connection, runtime)
+    if previous is not None:
+        await runtime.store.delete_sso_session(previous.token_hash)
+    return await start_sso_session(runtime, response, user=user, amr=amr)
 
 
 async def sso_session_ended(runtime: Runtime, sso: SsoContext) -> None:
