@@ -10,12 +10,15 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
-from keyfob.server.account import home
+from keyfob.server.account import home, sessions
 
 GET, POST = "GET", "POST"
 ROUTES: tuple[tuple[str, str, Callable[..., Awaitable[Any]]], ...] = (
     (GET, "/account", home.home),
     (POST, "/account/sign-out", home.sign_out),
+    (POST, "/account/sessions/end", sessions.end_one),
+    (POST, "/account/sessions/end-all", sessions.end_all),
+    (POST, "/account/apps/revoke", sessions.revoke_app),
 )
 
 

@@ -18,12 +18,16 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from keyfob.errors import KeyfobError
 from keyfob.server.account.guard import HOME, Holder, account_endpoint
 from keyfob.server.pages.render import render
+from keyfob.server.services.account_sessions import sessions_of
+from keyfob.server.services.connected_apps import connected_apps
 from keyfob.store.passkeys import PASSKEY
 
 # A redirect names what was done by a code, never by free text, so that a crafted link can
 # only show one of these sentences.
 FLASHES = {
     "signed_in": "You are signed in.",
+    "session_ended": "The session has ended.",
+    "app_revoked": "The app is disconnected; it asks again at its next sign-in.",
 }
 CHAINS = {"ethereum": "Ethereum", "solana": "Solana", "nimiq": "Nimiq"}
 
@@ -90,6 +94,7 @@ async def account_page(
 ) -> HTMLResponse:
     """The account page for ``holder``; ``errors`` maps a form's action to its error."""
     passkeys, wallets = await methods_of(holder)
+    runtime, user = holder.runtime, holder.user
     context: dict[str, Any] = {
         "title": "Your account",
         "user": holder.user,
@@ -99,6 +104,8 @@ async def account_page(
         "wallets": wallets,
         "method_count": len(passkeys) + len(wallets),
         "errors": errors or {},
+        "sessions": await sessions_of(runtime, user.id, current=holder.sso.token_hash),
+        "apps": await connected_apps(runtime, user.id),
     }
     return render(request, "account/home.html", context, status=status)
 
