@@ -34,7 +34,8 @@ async def _signed_in_at(server: Server, clients: NodeClients, rp: Rp) -> tuple[B
 async def _refresh_error(server: Server, rp: Rp, refresh_token: str) -> str | None:
     form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
     answer = (await server.client.post("/oidc/token", data=form, headers=rp.basic())).json()
-    return answer.get("error")
+    error: str | None = answer.get("error")
+    return error
 
 
 async def test_an_app_signed_in_to_is_listed_and_revoked(
