@@ -4,6 +4,7 @@ PostgreSQL)."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -186,7 +187,9 @@ async def test_disable_revokes_everything(full_store: Combined) -> None:
     assert await full_store.get_sso_session("sso-a", now=NOW) is None  # deleted, not hidden
     assert await full_store.use_session_key("tp-a", timestamp_ms=1, now=NOW) is None
     # Nobody else is touched.
-    assert await rotate(full_store, "rt-b", "rt-b-next") == bob
+    assert await rotate(full_store, "rt-b", "rt-b-next") == replace(
+        bob, last_used_at=LATER
+    )  # a use
     assert await full_store.get_sso_session("sso-b", now=NOW) == sso(bob.user_id, "sso-b")
     assert await full_store.use_session_key("tp-b", timestamp_ms=1, now=NOW) is not None
 
@@ -234,7 +237,9 @@ async def test_delete_user_takes_everything_but_the_log(full_store: Combined) ->
     assert await full_store.search_users(ALICE) == []
     assert [e.id for e in await full_store.audit_events(user_id=alice.user_id)] == [logged]
     assert await full_store.count_users() == 1
-    assert await rotate(full_store, "rt-b", "rt-b-next") == bob
+    assert await rotate(full_store, "rt-b", "rt-b-next") == replace(
+        bob, last_used_at=LATER
+    )  # a use
     again = await open_session(full_store, "rt-new", ALICE)  # the wallet may sign up afresh
     assert again.user_id != alice.user_id
 

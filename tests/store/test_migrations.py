@@ -51,7 +51,7 @@ def differences(connection: Connection) -> list[Any]:
 
 
 async def test_upgrade_creates_every_table(empty_database_url: str) -> None:
-    assert HEAD == "0006"
+    assert HEAD == "0007"
     await migrate(empty_database_url)
     assert await run(empty_database_url, tables) == {*metadata.tables, VERSION_TABLE}
     assert await run(empty_database_url, version) == HEAD
@@ -235,3 +235,34 @@ async def test_downgrades_keep_client_permissions(empty_database_url: str) -> No
     dropping the old copy would cascade into client_permissions."""
     await migrate(empty_database_url)
     assert await run(empty_database_url, _permissions_across_downgrades) == [("u", "c")]
+
+
+def _sessions_across_0007(connection: Connection) -> Any:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.downgrade(config, "0006")
+    for statement in (
+        "INSERT INTO users (id, created_at, disabled, roles) "
+        "VALUES ('u', '2030-01-01 00:00:00', :no, '')",
+        "INSERT INTO identities (id, user_id, kind, address, created_at) "
+        "VALUES ('i', 'u', 'ethereum', '0x1', '2030-01-01 00:00:00')",
+        "INSERT INTO sessions (id, user_id, identity_id, amr, created_at) "
+        "VALUES ('s', 'u', 'i', 'ethereum', '2030-01-01 00:00:00')",
+        "INSERT INTO sso_sessions (token_hash, user_id, amr, authenticated_at, expires_at, sid) "
+        "VALUES ('h', 'u', 'ethereum', '2030-01-01 00:00:00', '2030-01-02 00:00:00', 'p')",
+    ):
+        connection.execute(text(statement), {"no": False})
+    command.upgrade(config, "head")
+    connection.commit()
+    seen = "device, ip_area, last_used_at"
+    return (
+        tuple(connection.execute(text(f"SELECT {seen} FROM sessions")).one()),
+        tuple(connection.execute(text(f"SELECT {seen} FROM sso_sessions")).one()),
+    )
+
+
+async def test_0007_leaves_earlier_sessions_unknown_until_used(empty_database_url: str) -> None:
+    """A session from before 0007 keeps working, its device, area and last use unknown."""
+    await migrate(empty_database_url)
+    unknown = (None, None, None)
+    assert await run(empty_database_url, _sessions_across_0007) == (unknown, unknown)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
@@ -65,8 +66,9 @@ async def test_create_and_get_session(store: Store) -> None:
 async def test_rotation_chain(store: Store) -> None:
     session = await open_session(store)
     assert await rotate(store, "rt-0", "rt-1") == session
-    assert await rotate(store, "rt-1", "rt-2", NOW + timedelta(hours=1)) == session
-    assert await store.session_for_refresh_token("rt-0") == session  # spent tokens still map
+    used = replace(session, last_used_at=NOW + timedelta(hours=1))  # a refresh is a use
+    assert await rotate(store, "rt-1", "rt-2", NOW + timedelta(hours=1)) == used
+    assert await store.session_for_refresh_token("rt-0") == used  # spent tokens still map
 
 
 async def test_successor_expires_at_its_own_time(store: Store) -> None:

@@ -28,6 +28,7 @@ from keyfob.store.records import (
     IdentityRecord,
     PasskeyChallengeRecord,
     PasskeyRecord,
+    SessionDevice,
     SignInOutcome,
 )
 from keyfob.store.rows import identity_from, join_words, session_from, split_words, user_from
@@ -191,16 +192,28 @@ class PasskeyStore(StoreBase):
         refresh_expires_at: datetime | None = None,
         adding: bool = False,
         amr: tuple[str, ...],
+        device: SessionDevice | None = None,
     ) -> SignInOutcome:
         """In one transaction: spend the registration challenge, create its user (or, when
         ``adding``, find the existing account the passkey is added to), store the passkey and,
         given a refresh token hash, open a session. A challenge for an existing account
         without ``adding`` (or the reverse) raises :class:`InvalidChallenge`; a credential id
         already registered :class:`Conflict`, a taken username too. Nothing is written unless
-        all of it succeeds. ``amr`` is the new session's."""
-        args = (challenge, check, passkey, now, refresh_token_hash, refresh_expires_at, adding, amr)
+        all of it succeeds. ``amr`` and ``device`` are the new session's."""
         try:
-            return await self._run.write(_register, self._sql, *args)
+            return await self._run.write(
+                _register,
+                self._sql,
+                challenge,
+                check,
+                passkey,
+                now,
+                refresh_token_hash,
+                refresh_expires_at,
+                adding,
+                amr,
+                device,
+            )
         except IntegrityError as error:  # a concurrent registration took the username
             raise Conflict("This username or passkey was just registered; try again.") from error
 
@@ -263,6 +276,7 @@ def _register(
     refresh_expires_at: datetime | None,
     adding: bool,
     amr: tuple[str, ...],
+    device: SessionDevice | None,
 ) -> SignInOutcome:
     record = consume_challenge(conn, challenge, now, check)
     if record.purpose != "register" or record.user_id is None:
@@ -318,6 +332,7 @@ def _register(
             refresh_token_hash=refresh_token_hash,
             now=now,
             refresh_expires_at=refresh_expires_at,
+            device=device,
         )
         session = session_from(create_session_rows(conn, *rows)._mapping)
     return SignInOutcome(user=user, identity=identity, session=session)

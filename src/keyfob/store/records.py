@@ -53,6 +53,20 @@ class SessionRecord:
     amr: tuple[str, ...]
     created_at: datetime
     revoked_at: datetime | None
+    # Where it was seen (migration 0007; None for a session from before it).
+    device: str | None = None
+    ip_area: str | None = None
+    last_used_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionDevice:
+    """Where a session is opened or used from: ``device``, a short summary of the User-Agent
+    (browser and system, never the header itself), and ``ip_area``, the client's network (an
+    IPv4 /24 or IPv6 /48, never its address). Either may be unknown."""
+
+    device: str | None = None
+    ip_area: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +178,19 @@ class SsoSessionRecord:
     authenticated_at: datetime
     expires_at: datetime
     sid: str | None = None  # the public OIDC session id (``sid`` claim); None before 0004
+    # Where it was seen, as :class:`SessionRecord`'s (migration 0007).
+    device: str | None = None
+    ip_area: str | None = None
+    last_used_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EndedSessions:
+    """What signing a user out everywhere ended: how many API sessions, and which SSO sessions
+    (for their end hooks)."""
+
+    sessions: int
+    sso_sessions: tuple[SsoSessionRecord, ...]
 
 
 @dataclass(frozen=True, slots=True)

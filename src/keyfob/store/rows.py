@@ -84,6 +84,9 @@ def session_from(row: Mapping[Any, Any]) -> SessionRecord:
         amr=split_words(row["amr"]),
         created_at=row["created_at"],
         revoked_at=row["revoked_at"],
+        device=row["device"],
+        ip_area=row["ip_area"],
+        last_used_at=row["last_used_at"],
     )
 
 

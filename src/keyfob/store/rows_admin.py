@@ -104,6 +104,9 @@ def sso_session_from(row: Mapping[Any, Any]) -> SsoSessionRecord:
         authenticated_at=row["authenticated_at"],
         expires_at=row["expires_at"],
         sid=row["sid"],
+        device=row["device"],
+        ip_area=row["ip_area"],
+        last_used_at=row["last_used_at"],
     )
 
 

@@ -132,6 +132,11 @@ sessions = Table(
     Column("amr", String(255), nullable=False),  # space-separated
     _when("created_at"),
     _when("revoked_at", nullable=True),
+    # Where it was seen (migration 0007): a short device/browser summary, never the User-Agent
+    # header itself; the client's network (IPv4 /24, IPv6 /48), never its address.
+    Column("device", String(128), nullable=True),
+    Column("ip_area", String(64), nullable=True),
+    _when("last_used_at", nullable=True),
     Index(None, "user_id"),
     Index(None, "identity_id"),
 )
@@ -266,6 +271,9 @@ sso_sessions = Table(
     _when("authenticated_at"),
     _when("expires_at"),
     Column("sid", String(64), nullable=True),  # the public OIDC session id (migration 0004)
+    Column("device", String(128), nullable=True),  # as sessions' (migration 0007)
+    Column("ip_area", String(64), nullable=True),
+    _when("last_used_at", nullable=True),
     Index(None, "user_id"),
     Index(None, "expires_at"),
     Index(None, "sid", unique=True),

@@ -6,7 +6,16 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, String, bindparam, exists, false, insert, select, update
+from sqlalchemy import (
+    BigInteger,
+    String,
+    bindparam,
+    exists,
+    false,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -20,7 +29,8 @@ from keyfob.errors import (
     TokenRevoked,
 )
 from keyfob.store.base import StoreBase, every, execute, first, one, rowcount, scalar
-from keyfob.store.records import SessionKeyRecord, SessionRecord
+from keyfob.store.last_used import LAST_USED_STEP, touching
+from keyfob.store.records import SessionDevice, SessionKeyRecord, SessionRecord
 from keyfob.store.rows import join_words, session_from, session_key_from
 from keyfob.store.rows_admin import storable
 from keyfob.store.schema import (
@@ -69,6 +79,9 @@ _REVOKE_SESSIONS_BY = {
     "iid": _revoking(_s.identity_id == bindparam("iid")),
 }
 _INSERT_DENIED = insert(denied_tokens)
+
+
+_TOUCH_SESSION = touching(sessions, _s.id == bindparam("sid"))
 
 
 def end_sessions(conn: Connection, by: str, params: dict[str, Any]) -> int:
@@ -167,8 +180,9 @@ class SessionStore(StoreBase):
         refresh_token_hash: str,
         now: datetime,
         refresh_expires_at: datetime,
+        device: SessionDevice | None = None,
     ) -> SessionRecord:
-        """Open a session (new uuid4 id) together with its first refresh token."""
+        """Open a session (new uuid4 id, seen on ``device``) with its first refresh token."""
         session, token = session_rows(
             user_id=user_id,
             identity_id=identity_id,
@@ -176,6 +190,7 @@ class SessionStore(StoreBase):
             refresh_token_hash=refresh_token_hash,
             now=now,
             refresh_expires_at=refresh_expires_at,
+            device=device,
         )
         return session_from((await self._run.write(create_session_rows, session, token))._mapping)
 
@@ -189,6 +204,7 @@ class SessionStore(StoreBase):
         grace: timedelta,
         max_age: timedelta,
         deny_until: datetime,
+        ip_area: str | None = None,
     ) -> SessionRecord:
         """Spend the refresh token ``token_hash`` and make ``new_token_hash`` its successor.
 
@@ -200,6 +216,10 @@ class SessionStore(StoreBase):
         still the live token: nothing is revoked) or, for any other reuse,
         :class:`RefreshTokenReused` after revoking the whole session (its access tokens go on
         the denylist until ``deny_until``).
+
+        A rotation is a use of the session: its ``last_used_at`` becomes ``now`` and its
+        ``ip_area`` the one given (if any), unless it was used less than
+        :data:`LAST_USED_STEP` ago.
         """
         params = {
             "old_hash": token_hash,
@@ -207,6 +227,8 @@ class SessionStore(StoreBase):
             "now": now,
             "started_after": now - max_age,
             "deny_until": deny_until,
+            "used_since": now - LAST_USED_STEP,
+            "area": ip_area,
         }
         outcome = await self._run.write(_rotate, params, new_expires_at, grace, max_age)
         if isinstance(outcome, KeyfobError):
@@ -286,8 +308,11 @@ def session_rows(
     refresh_token_hash: str,
     now: datetime,
     refresh_expires_at: datetime,
+    device: SessionDevice | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The rows of a new session (new uuid4 id) and of its first refresh token."""
+    """The rows of a new session (new uuid4 id, opened on ``device``, used at ``now``) and of
+    its first refresh token."""
+    seen = device or SessionDevice()
     session = {
         "id": str(uuid.uuid4()),
         "user_id": user_id,
@@ -295,6 +320,9 @@ def session_rows(
         "amr": join_words(amr),
         "created_at": now,
         "revoked_at": None,
+        "device": seen.device,
+        "ip_area": seen.ip_area,
+        "last_used_at": now,
     }
     token = {
         "token_hash": refresh_token_hash,
@@ -325,6 +353,8 @@ def _rotate(
     session_id = scalar(conn, _ROTATE, params)
     if session_id is None:
         return _refusal(conn, params, grace)
+    touch = {"sid": session_id, "now": params["now"], "used_since": params["used_since"]}
+    execute(conn, _TOUCH_SESSION, {**touch, "area": params["area"]})
     session = one(conn, _GET_SESSION, {"sid": session_id})
     successor = {
         "token_hash": params["new_hash"],

@@ -9,7 +9,8 @@ from sqlalchemy import bindparam, delete, false, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from keyfob.errors import Conflict, NotFound
-from keyfob.store.base import StoreBase, execute, first, rowcount
+from keyfob.store.base import StoreBase, every, execute, first, rowcount
+from keyfob.store.last_used import LAST_USED_STEP, touching
 from keyfob.store.records import SsoSessionRecord
 from keyfob.store.rows import join_words
 from keyfob.store.rows_admin import check_fits, sso_session_from, storable
@@ -39,6 +40,14 @@ _GET_LIVE = _live(_sso.token_hash == bindparam("th"))
 _GET_LIVE_BY_SID = _live(_sso.sid == bindparam("public_sid"))
 _USER_EXISTS = select(users.c.id).where(users.c.id == bindparam("uid"))
 _DELETE = delete(sso_sessions).where(_sso.token_hash == bindparam("th"))
+_TOUCH = touching(sso_sessions, _sso.token_hash == bindparam("th"))
+_OF_USER = (
+    select(sso_sessions)
+    .where(
+        _sso.user_id == bindparam("uid"), _sso.expires_at > bindparam("now", type_=UTCDateTime())
+    )
+    .order_by(_sso.authenticated_at.desc(), _sso.token_hash)
+)
 
 
 class SsoStore(StoreBase):
@@ -55,6 +64,9 @@ class SsoStore(StoreBase):
             "authenticated_at": record.authenticated_at,
             "expires_at": record.expires_at,
             "sid": record.sid,
+            "device": record.device,
+            "ip_area": record.ip_area,
+            "last_used_at": record.last_used_at,
         }
         if not storable(record.user_id):
             raise NotFound("There is no such user.")
@@ -86,3 +98,21 @@ class SsoStore(StoreBase):
         if not storable(token_hash, _HASH_LENGTH):
             return False
         return await self._run.write_one(rowcount, _DELETE, {"th": token_hash}) == 1
+
+    async def touch_sso_session(
+        self, token_hash: str, *, now: datetime, ip_area: str | None
+    ) -> bool:
+        """Record a use of the SSO session at ``now`` from the network ``ip_area`` (None keeps
+        the one it had), unless it was used less than :data:`LAST_USED_STEP` ago; True if
+        that wrote."""
+        if not storable(token_hash, _HASH_LENGTH):
+            return False
+        params = {"th": token_hash, "now": now, "used_since": now - LAST_USED_STEP}
+        return await self._run.write_one(rowcount, _TOUCH, {**params, "area": ip_area}) == 1
+
+    async def sso_sessions_of_user(self, user_id: str, *, now: datetime) -> list[SsoSessionRecord]:
+        """The user's SSO sessions not expired by ``now``, the latest sign-in first."""
+        if not storable(user_id):
+            return []
+        rows = await self._run.read(every, _OF_USER, {"uid": user_id, "now": now})
+        return [sso_session_from(row._mapping) for row in rows]

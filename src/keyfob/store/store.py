@@ -31,6 +31,7 @@ from keyfob.errors import (
     KeyfobError,
     RegistrationDisabled,
 )
+from keyfob.store.account_sessions import AccountSessionStore
 from keyfob.store.admin import AdminStore
 from keyfob.store.audit import AuditStore
 from keyfob.store.base import DialectStatements, every, execute, first, one, rowcount, scalar
@@ -44,6 +45,7 @@ from keyfob.store.records import (
     IdentityRecord,
     NonceRecord,
     PasskeyChallengeRecord,
+    SessionDevice,
     SigningKeyRecord,
     SignInOutcome,
     UserRecord,
@@ -207,6 +209,7 @@ class Store(
     AdminStore,
     OidcStore,
     RecoveryStore,
+    AccountSessionStore,
 ):
     """keyfob's persistence: SQLite or PostgreSQL through SQLAlchemy Core.
 
@@ -264,10 +267,12 @@ class Store(
         refresh_expires_at: datetime,
         audit: AuditEvent | None = None,
         create_user: bool = True,
+        device: SessionDevice | None = None,
     ) -> SignInOutcome:
         """A whole sign-in in one transaction: spend the nonce, record the sign-in (as
-        :meth:`sign_in_identity`), open a session with its first refresh token (none when
-        ``refresh_token_hash`` is None), write ``audit`` with the user's id filled in.
+        :meth:`sign_in_identity`), open a session seen on ``device`` with its first refresh
+        token (none when ``refresh_token_hash`` is None), write ``audit`` with the user's id
+        filled in.
 
         Nothing is written unless all of it succeeds: an unknown, used or refused nonce raises
         :class:`InvalidNonce`, a disabled user :class:`Forbidden`, and either leaves the nonce
@@ -284,6 +289,7 @@ class Store(
             "refresh_token_hash": refresh_token_hash,
             "now": now,
             "refresh_expires_at": refresh_expires_at,
+            "device": device,
         }
         for _attempt in range(3):
             try:

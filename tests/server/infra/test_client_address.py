@@ -14,8 +14,11 @@ from typer.testing import CliRunner
 
 from keyfob.server.infra.cli import cli
 from keyfob.server.infra.client_address import (
+    MAX_USER_AGENT,
     SCOPE_KEY,
+    Caller,
     TrustedProxies,
+    caller,
     client_address,
     forwarded_element,
     parse_networks,
@@ -249,3 +252,13 @@ def test_forwarded_header_setting() -> None:
 def test_bad_forwarded_header_setting_is_refused() -> None:
     with pytest.raises(ValidationError, match="forwarded_header"):
         settings_of(forwarded_header="x-real-ip")
+
+
+def test_a_caller_is_its_address_and_its_user_agent_cut_short() -> None:
+    """What a session remembers starts here: the address the audit log records and at most
+    ``MAX_USER_AGENT`` characters of the header (never more is read)."""
+    seen = caller(scope("192.0.2.1", user_agent="Firefox/121.0"), TrustedProxies())
+    assert seen == Caller(ip="192.0.2.1", user_agent="Firefox/121.0")
+    behind = caller(scope(x_forwarded_for="203.0.113.9", user_agent="a" * 5000), TRUSTED)
+    assert behind == Caller(ip="203.0.113.9", user_agent="a" * MAX_USER_AGENT)
+    assert caller(scope(None), TrustedProxies()) == Caller(ip=None, user_agent=None)

@@ -26,7 +26,8 @@ from keyfob.server.account.views import see_other
 from keyfob.server.infra.inputs import check_form
 from keyfob.server.infra.runtime import Runtime, get_runtime
 from keyfob.server.pages.render import refuse_cross_site, render
-from keyfob.server.services.audit import client_ip
+from keyfob.server.services.audit import caller_of, client_ip
+from keyfob.server.services.devices import device_seen
 from keyfob.server.services.recovery import (
     CODE_METHOD,
     LINK_METHOD,
@@ -93,7 +94,10 @@ async def _signed_in(
     request: Request, runtime: Runtime, user: UserRecord, method: str
 ) -> RedirectResponse:
     response = see_other("recovered")
-    sso = await replace_sso_session(request, runtime, response, user=user, amr=recovery_amr())
+    device = await device_seen(caller_of(request))
+    sso = await replace_sso_session(
+        request, runtime, response, user=user, amr=recovery_amr(), device=device
+    )
     await grant_to_browser(holder_of(runtime, sso, client_ip(request)), response, method=method)
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -10,7 +10,15 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
-from keyfob.server.account import adding, changes, confirm, home, recover, recovery_codes
+from keyfob.server.account import (
+    adding,
+    changes,
+    confirm,
+    home,
+    recover,
+    recovery_codes,
+    sessions,
+)
 
 GET, POST = "GET", "POST"
 ROUTES: tuple[tuple[str, str, Callable[..., Awaitable[Any]]], ...] = (
@@ -31,6 +39,9 @@ ROUTES: tuple[tuple[str, str, Callable[..., Awaitable[Any]]], ...] = (
     (POST, "/account/recover", recover.recover),
     (GET, "/account/recover/link", recover.link_page),
     (POST, "/account/recover/link", recover.redeem_link),
+    (POST, "/account/sessions/end", sessions.end_one),
+    (POST, "/account/sessions/end-all", sessions.end_all),
+    (POST, "/account/apps/revoke", sessions.revoke_app),
 )
 
 

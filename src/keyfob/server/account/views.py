@@ -21,6 +21,8 @@ from keyfob.errors import KeyfobError, StepUpRequired
 from keyfob.server.account.guard import HOME, Holder, account_endpoint
 from keyfob.server.account.step_up import require_step_up
 from keyfob.server.pages.render import render
+from keyfob.server.services.account_sessions import sessions_of
+from keyfob.server.services.connected_apps import connected_apps
 from keyfob.server.services.recovery import recovery_codes_status
 from keyfob.store.passkeys import PASSKEY
 
@@ -36,9 +38,17 @@ FLASHES = {
         "You are signed in by account recovery. Add a new passkey or wallet now (no further "
         "confirmation is asked for the next few minutes), then generate new recovery codes."
     ),
+    "session_ended": "The session has ended.",
+    "app_revoked": "The app is disconnected; it asks again at its next sign-in.",
 }
 #: The forms of the page that are always there (their errors are shown beside them).
-SHOWN_ACTIONS = ("sign-out", "recovery-codes")
+SHOWN_ACTIONS = (
+    "sign-out",
+    "recovery-codes",
+    "sessions/end",
+    "sessions/end-all",
+    "apps/revoke",
+)
 CHAINS = {"ethereum": "Ethereum", "solana": "Solana", "nimiq": "Nimiq"}
 
 
@@ -106,6 +116,7 @@ async def account_page(
     a form the page no longer shows, another user's method say, is shown at the top)."""
     passkeys, wallets = await methods_of(holder)
     errors = _beside_forms(errors or {}, passkeys, wallets)
+    runtime, user = holder.runtime, holder.user
     context: dict[str, Any] = {
         "title": "Your account",
         "user": holder.user,
@@ -120,6 +131,8 @@ async def account_page(
         "recovery_codes": await recovery_codes_status(holder.runtime, holder.user),
         "recovered": RECOVERY in holder.sso.session.amr,
         "errors": errors or {},
+        "sessions": await sessions_of(runtime, user.id, current=holder.sso.token_hash),
+        "apps": await connected_apps(runtime, user.id),
     }
     return render(request, "account/home.html", context, status=status)
 

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from keyfob.errors import KeyfobError
 from keyfob.server.api.errors import send_error
 from keyfob.server.api.routing import JsonRoute
-from keyfob.server.infra.client_address import client_address
+from keyfob.server.infra.client_address import caller
 from keyfob.server.infra.errors import UNEXPECTED, describe_validation
 from keyfob.server.infra.middleware import ASGIApp, Receive, Scope, Send, send_json
 from keyfob.server.infra.runtime import Runtime
@@ -50,9 +50,9 @@ class FastPath:
         try:
             request = route.model.model_validate_json(body)
             runtime = self.runtime()
-            if route.with_ip:
-                ip = client_address(scope, runtime.settings.proxies)
-                result = await route.handler(runtime, request, ip)
+            if route.with_caller:
+                who = caller(scope, runtime.settings.proxies)
+                result = await route.handler(runtime, request, who)
             else:
                 result = await route.handler(runtime, request)
         except ValidationError as exc:

@@ -13,12 +13,14 @@ from keyfob.core.tokens import hash_refresh_token, new_refresh_token
 from keyfob.errors import InvalidRequest, InvalidSessionKey, LegacyFlowDisabled
 from keyfob.server.api.responses import token_response
 from keyfob.server.api.schemas import LoginRequest, TokenResponse
+from keyfob.server.infra.client_address import Caller
 from keyfob.server.infra.runtime import Runtime
 from keyfob.server.services.audit import failures_audited, sign_in_event
+from keyfob.server.services.devices import device_seen
 from keyfob.server.services.lifetimes import first_refresh_expiry, session_key_expiry
 from keyfob.server.services.wallet import nonce_spend, verify_signature
 from keyfob.store import NonceSpend
-from keyfob.store.records import AuditEvent, SessionKeyRecord
+from keyfob.store.records import AuditEvent, SessionDevice, SessionKeyRecord
 
 
 def is_challenge(body: LoginRequest) -> bool:
@@ -70,10 +72,12 @@ def authorised_session_key(body: LoginRequest, verified: VerifiedSignIn) -> Sess
     return key
 
 
-async def sign_in(runtime: Runtime, body: LoginRequest, ip: str | None = None) -> TokenResponse:
+async def sign_in(runtime: Runtime, body: LoginRequest, caller: Caller) -> TokenResponse:
     """Verify the signed message (or seed 000 challenge), burn its nonce, and issue tokens.
 
-    The sign-in is written to the audit log in its own transaction; a failure separately."""
+    The sign-in is written to the audit log in its same transaction, a failure separately; the
+    session remembers the caller's device and network."""
+    ip = caller.ip
     async with failures_audited(runtime, body.chain, ip=ip):
         if is_challenge(body):
             verified, spend = await challenge_spend(runtime, body)
@@ -87,6 +91,7 @@ async def sign_in(runtime: Runtime, body: LoginRequest, ip: str | None = None) -
             amr=wallet_amr(),
             session_key=authorised_session_key(body, verified),
             audit=sign_in_event(runtime, verified.chain, ip=ip),
+            device=await device_seen(caller),
         )
 
 
@@ -98,9 +103,10 @@ async def start_session(
     amr: tuple[str, ...],
     session_key: SessionPublicKey | None = None,
     audit: AuditEvent | None = None,
+    device: SessionDevice | None = None,
 ) -> TokenResponse:
-    """In one transaction burn the nonce, create (or find) the user and open a session with a
-    refresh token; then issue the tokens."""
+    """In one transaction burn the nonce, create (or find) the user and open a session (seen on
+    ``device``) with a refresh token; then issue the tokens."""
     store, settings, now = runtime.store, runtime.settings, runtime.now()
     refresh_token = new_refresh_token()
     outcome = await store.complete_sign_in(
@@ -113,6 +119,7 @@ async def start_session(
         now=now,
         refresh_expires_at=first_refresh_expiry(settings, now),
         audit=audit,
+        device=device,
     )
     user, session = outcome.user, outcome.session
     assert session is not None  # a refresh token hash was given, so a session was opened

@@ -27,9 +27,9 @@ async def jwks(runtime: RuntimeDep) -> dict[str, Any]:
 async def denylist(runtime: RuntimeDep) -> dict[str, Any]:
     """Access tokens revoked before their expiry, for apps to consult: ``revoked`` by ``jti``
     (the token a logout was sent with), ``revoked_sessions`` by ``sid`` (every token of a
-    session ended by logout, refresh-token reuse, a removed sign-in method or an admin), each
-    until ``exp``; ``access_token_ttl`` is how long a token lives, so how stale an app may let
-    its copy of this list become."""
+    session ended by logout, refresh-token reuse, a removed sign-in method, an admin or the
+    account page), each until ``exp``; ``access_token_ttl`` is how long a token lives, so how
+    stale an app may let its copy of this list become."""
     now = runtime.now()
     denied = await runtime.store.denied_tokens(now=now)
     sessions = await runtime.store.denied_sessions(now=now)

@@ -16,8 +16,10 @@ from keyfob.server.api.schemas import (
     json_response,
 )
 from keyfob.server.api.step_up import OptionalSteppedUpUser
+from keyfob.server.infra.client_address import Caller
 from keyfob.server.infra.runtime import Runtime, RuntimeDep
-from keyfob.server.services.audit import client_ip
+from keyfob.server.services.audit import caller_of
+from keyfob.server.services.devices import device_seen
 from keyfob.server.services.passkey_flow import (
     PasskeySignIn,
     begin_registration,
@@ -40,10 +42,12 @@ async def sign_in_options(runtime: Runtime, body: PasskeyOptionsRequest) -> Pass
 
 
 async def sign_in_with_passkey(
-    runtime: Runtime, body: PasskeyVerifyRequest, ip: str | None
+    runtime: Runtime, body: PasskeyVerifyRequest, caller: Caller
 ) -> TokenResponse:
     """Verify a passkey assertion and issue tokens (also served by the ASGI fast path)."""
-    return _tokens(runtime, await finish_sign_in(runtime, body.credential, ip=ip))
+    device = await device_seen(caller)
+    done = await finish_sign_in(runtime, body.credential, ip=caller.ip, device=device)
+    return _tokens(runtime, done)
 
 
 async def register_options(
@@ -59,5 +63,9 @@ async def register_verify(
     body: PasskeyVerifyRequest, request: Request, runtime: RuntimeDep, user: OptionalSteppedUpUser
 ) -> Response:
     """Store the new passkey and sign in with it (same response as ``POST /auth/login``)."""
-    done = await finish_registration(runtime, body.credential, user=user, ip=client_ip(request))
+    caller = caller_of(request)
+    device = await device_seen(caller)
+    done = await finish_registration(
+        runtime, body.credential, user=user, ip=caller.ip, device=device
+    )
     return json_response(_tokens(runtime, done))

@@ -9,12 +9,15 @@ from keyfob.errors import Forbidden, InvalidToken
 from keyfob.server.api.bearer import AnyClaims
 from keyfob.server.api.responses import token_response
 from keyfob.server.api.schemas import LogoutRequest, RefreshRequest, TokenResponse
+from keyfob.server.infra.client_address import Caller
 from keyfob.server.infra.runtime import Runtime, RuntimeDep
+from keyfob.server.services.devices import ip_area
 from keyfob.server.services.lifetimes import deny_until, max_age
 
 
-async def refresh_tokens(runtime: Runtime, body: RefreshRequest) -> TokenResponse:
-    """Rotate the refresh token and issue a new pair for its session."""
+async def refresh_tokens(runtime: Runtime, body: RefreshRequest, caller: Caller) -> TokenResponse:
+    """Rotate the refresh token and issue a new pair for its session (a use of it, from the
+    caller's network)."""
     store, settings, now = runtime.store, runtime.settings, runtime.now()
     new_token = new_refresh_token()
     session = await store.rotate_refresh_token(
@@ -25,6 +28,7 @@ async def refresh_tokens(runtime: Runtime, body: RefreshRequest) -> TokenRespons
         grace=timedelta(seconds=settings.refresh_grace),
         max_age=max_age(settings),
         deny_until=deny_until(runtime),
+        ip_area=ip_area(caller.ip),
     )
     user = await store.get_user(session.user_id)
     if user is None:

@@ -65,7 +65,7 @@ ROUTES: tuple[Route | JsonRoute, ...] = (
         WALLET,
         name="login",
         description="Sign in with a wallet signature; the first sign-in creates the user.",
-        with_ip=True,
+        with_caller=True,
     ),
     Route("POST", "/auth/challenge", challenge.challenge, WALLET, response_model=ChallengeResponse),
     JsonRoute(
@@ -77,6 +77,7 @@ ROUTES: tuple[Route | JsonRoute, ...] = (
         name="refresh",
         description="Trade a refresh token for a new pair; the old one is spent (reuse revokes "
         "the session).",
+        with_caller=True,
     ),
     Route("POST", "/auth/logout", refresh.logout, TOKENS, status_code=204, response_class=Response),
     JsonRoute(
@@ -135,7 +136,7 @@ ROUTES: tuple[Route | JsonRoute, ...] = (
         PASSKEYS,
         name="login_verify",
         description="Sign in with a passkey (same response as ``POST /auth/login``).",
-        with_ip=True,
+        with_caller=True,
     ),
     Route("GET", "/auth/methods", methods.list_methods, ACCOUNT, response_model=list[IdentityOut]),
     Route("POST", "/auth/methods/wallet", methods.add_wallet, ACCOUNT, response_model=UserOut),

@@ -2,8 +2,9 @@
 
 A :class:`Route` is an endpoint FastAPI calls as it is (its dependencies, path and query
 parameters declared on the function). A :class:`JsonRoute` is a ``POST`` whose handler turns
-the body model into the response model, ``(runtime, body)`` or, with ``with_ip``,
-``(runtime, body, ip)``, and needs nothing else: the fast path serves it
+the body model into the response model, ``(runtime, body)`` or, with ``with_caller``,
+``(runtime, body, caller)`` (a :class:`~keyfob.server.infra.client_address.Caller`), and needs
+nothing else: the fast path serves it
 (:mod:`keyfob.server.api.fastpath`), and :func:`json_endpoint` makes the FastAPI endpoint that
 documents it in OpenAPI and serves it without the fast path.
 """
@@ -22,7 +23,7 @@ from starlette.responses import Response
 
 from keyfob.server.api.schemas import json_response
 from keyfob.server.infra.runtime import RuntimeDep
-from keyfob.server.services.audit import client_ip
+from keyfob.server.services.audit import caller_of
 
 Handler = Callable[..., Awaitable[BaseModel]]
 
@@ -45,7 +46,8 @@ class Route:
 class JsonRoute:
     """``POST path``: ``handler`` turns a ``model`` body into a ``response_model`` body. In
     OpenAPI the endpoint is named ``name`` (its operation id and summary) and described by
-    ``description``; ``with_ip`` handlers also get the client's address (for the audit log)."""
+    ``description``; ``with_caller`` handlers also get the client's address and User-Agent (for
+    the audit log and the account page's list of sessions)."""
 
     path: str
     model: type[BaseModel]
@@ -54,17 +56,17 @@ class JsonRoute:
     tags: tuple[str, ...]
     name: str
     description: str
-    with_ip: bool = False
+    with_caller: bool = False
 
 
 def json_endpoint(route: JsonRoute) -> Callable[..., Awaitable[Response]]:
     """The FastAPI endpoint of ``route``: the body validated against ``route.model`` (the
     signature is built so that FastAPI sees the model), the handler's answer serialised once."""
-    handler, with_ip = route.handler, route.with_ip
+    handler, with_caller = route.handler, route.with_caller
 
     async def endpoint(body: BaseModel, request: Request, runtime: Any) -> Response:
-        if with_ip:
-            return json_response(await handler(runtime, body, client_ip(request)))
+        if with_caller:
+            return json_response(await handler(runtime, body, caller_of(request)))
         return json_response(await handler(runtime, body))
 
     endpoint.__name__ = endpoint.__qualname__ = route.name

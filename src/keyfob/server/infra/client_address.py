@@ -27,6 +27,8 @@ ForwardedHeader = Literal["x-forwarded-for", "forwarded"]
 
 SCOPE_KEY = "keyfob.client_address"
 """Where the answer for a request is kept in its ASGI scope (computed once)."""
+MAX_USER_AGENT = 512
+"""How much of a ``User-Agent`` header is read: every browser's fits, the rest is cut."""
 
 _TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 _PAIR = re.compile(rf'\s*({_TOKEN})=({_TOKEN}|"(?:[^"\\]|\\.)*")\s*')
@@ -154,6 +156,22 @@ def client_address(scope: MutableMapping[str, Any], proxies: TrustedProxies) -> 
         return known
     address = scope[SCOPE_KEY] = resolve_client_address(scope, proxies)
     return address
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who sent a request: the client's address (:func:`client_address`) and the first
+    :data:`MAX_USER_AGENT` characters of its ``User-Agent`` header (None without one)."""
+
+    ip: str | None
+    user_agent: str | None = None
+
+
+def caller(scope: MutableMapping[str, Any], proxies: TrustedProxies) -> Caller:
+    """The :class:`Caller` of this request."""
+    agent = next((value for key, value in scope["headers"] if key == b"user-agent"), None)
+    text = None if agent is None else agent[:MAX_USER_AGENT].decode("latin-1")
+    return Caller(ip=client_address(scope, proxies), user_agent=text)
 
 
 def rate_limit_key(address: str | None) -> str:

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from starlette.requests import HTTPConnection
 
 from keyfob.errors import KeyfobError
-from keyfob.server.infra.client_address import client_address
+from keyfob.server.infra.client_address import Caller, caller, client_address
 from keyfob.server.infra.runtime import Runtime
 from keyfob.store.records import AuditEvent
 
@@ -31,6 +31,12 @@ def client_ip(connection: HTTPConnection) -> str | None:
     their forwarding header names; the same answer the rate limiter counts under."""
     runtime: Runtime = connection.app.state.runtime
     return client_address(connection.scope, runtime.settings.proxies)
+
+
+def caller_of(connection: HTTPConnection) -> Caller:
+    """The client's address (as :func:`client_ip`) and ``User-Agent`` header."""
+    runtime: Runtime = connection.app.state.runtime
+    return caller(connection.scope, runtime.settings.proxies)
 
 
 async def record_event(

@@ -17,7 +17,8 @@ from starlette.responses import JSONResponse
 from keyfob.core.amr import wallet_amr
 from keyfob.server.infra.inputs import Body, Text, UrlSafe, Username
 from keyfob.server.infra.runtime import Runtime
-from keyfob.server.services.audit import client_ip, failures_audited, sign_in_event
+from keyfob.server.services.audit import caller_of, client_ip, failures_audited, sign_in_event
+from keyfob.server.services.devices import device_seen
 from keyfob.server.services.passkey_flow import finish_sign_in
 from keyfob.server.services.sso import replace_sso_session
 from keyfob.server.services.wallet import SignedMessage, verify_signature
@@ -113,7 +114,9 @@ async def wallet_sign_in(
 async def continue_to(
     request: Request, runtime: Runtime, user: UserRecord, amr: tuple[str, ...], next_url: str
 ) -> JSONResponse:
-    """Replace the browser's SSO session with a new one for ``user``; answer ``{"next"}``."""
+    """Replace the browser's SSO session with a new one for ``user`` (seen on this browser's
+    device); answer ``{"next"}``."""
     response = JSONResponse({"next": next_url}, headers=NO_STORE)
-    await replace_sso_session(request, runtime, response, user=user, amr=amr)
+    device = await device_seen(caller_of(request))
+    await replace_sso_session(request, runtime, response, user=user, amr=amr, device=device)
     return response

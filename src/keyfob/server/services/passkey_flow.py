@@ -42,7 +42,12 @@ from keyfob.server.services.audit import failures_audited, record_event, sign_in
 from keyfob.server.services.lifetimes import first_refresh_expiry
 from keyfob.store import NonceSpend, SignInOutcome
 from keyfob.store.passkeys import PASSKEY, NewPasskey
-from keyfob.store.records import PasskeyChallengeRecord, PasskeyRecord, UserRecord
+from keyfob.store.records import (
+    PasskeyChallengeRecord,
+    PasskeyRecord,
+    SessionDevice,
+    UserRecord,
+)
 
 NO_SUCH_NAME = "-"  # no username matches USERNAME's first character rule
 #: The longest credential id stored: its column holds 255 base64url characters (191 bytes);
@@ -170,9 +175,11 @@ async def finish_registration(
     ip: str | None = None,
     require_user_verification: bool = False,
     name: str | None = None,
+    device: SessionDevice | None = None,
 ) -> PasskeySignIn:
     """Verify a registration response and store the passkey (creating the account unless
-    ``user`` is adding it to theirs), under ``name`` if given; open a session when
+    ``user`` is adding it to theirs), under ``name`` if given; open a session (seen on
+    ``device``) when
     ``open_session``. User verification is required when the settings say so or
     ``require_user_verification``."""
     settings, now = runtime.settings, runtime.now()
@@ -219,6 +226,7 @@ async def finish_registration(
         refresh_expires_at=first_refresh_expiry(settings, now),
         adding=user is not None,
         amr=amr,
+        device=device,
     )
     event = "passkey_added" if user is not None else "passkey_registered"
     await record_event(runtime, event, user_id=outcome.user.id, ip=ip, method=PASSKEY)
@@ -233,15 +241,19 @@ async def finish_sign_in(
     ip: str | None = None,
     client_id: str | None = None,
     require_user_verification: bool = False,
+    device: SessionDevice | None = None,
 ) -> PasskeySignIn:
     """Verify an assertion against the stored passkey, spend its challenge, move the counter
-    on and sign the user in (with a new session when ``open_session``). Failures are audited.
+    on and sign the user in (with a new session, seen on ``device``, when ``open_session``).
+    Failures are audited.
     User verification is required when the settings say so or ``require_user_verification``."""
     required = require_user_verification or runtime.settings.webauthn_user_verification == (
         "required"
     )
     async with failures_audited(runtime, PASSKEY, ip=ip, client_id=client_id):
-        return await _finish_sign_in(runtime, credential, open_session, ip, client_id, required)
+        return await _finish_sign_in(
+            runtime, credential, open_session, ip, client_id, required, device
+        )
 
 
 async def _finish_sign_in(
@@ -251,6 +263,7 @@ async def _finish_sign_in(
     ip: str | None,
     client_id: str | None,
     require_user_verification: bool,
+    device: SessionDevice | None,
 ) -> PasskeySignIn:
     settings, store, now = runtime.settings, runtime.store, runtime.now()
     parsed = parse_credential(credential)
@@ -293,6 +306,7 @@ async def _finish_sign_in(
             now=now,
             refresh_expires_at=first_refresh_expiry(settings, now),
             audit=sign_in_event(runtime, PASSKEY, ip=ip, client_id=client_id),
+            device=device,
         )
     except SignCountRegression:
         current = await store.get_passkey(parsed.credential_id)

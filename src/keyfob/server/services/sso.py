@@ -18,9 +18,12 @@ from starlette.responses import Response
 
 from keyfob.core.secretbox import derive_key
 from keyfob.core.tokens import hash_refresh_token
+from keyfob.server.infra.client_address import client_address
 from keyfob.server.infra.runtime import Runtime
 from keyfob.server.infra.settings import Settings
-from keyfob.store.records import ClientRecord, SsoSessionRecord, UserRecord
+from keyfob.server.services.devices import ip_area
+from keyfob.store.last_used import LAST_USED_STEP
+from keyfob.store.records import ClientRecord, SessionDevice, SsoSessionRecord, UserRecord
 
 SECURE_COOKIE = "__Host-keyfob_sso"
 PLAIN_COOKIE = "keyfob_sso"  # browsers refuse __Host- cookies without Secure (plain http)
@@ -68,27 +71,38 @@ def _token(connection: HTTPConnection, runtime: Runtime) -> str | None:
 
 
 async def current_sso(connection: HTTPConnection, runtime: Runtime) -> SsoContext | None:
-    """The browser's SSO session if its cookie names a live one of an enabled user."""
+    """The browser's SSO session if its cookie names a live one of an enabled user. That is a
+    use of it: its last use and network are recorded, at most once a minute."""
     token = _token(connection, runtime)
     if token is None:
         return None
     token_hash = hash_refresh_token(token)
-    session = await runtime.store.get_sso_session(token_hash, now=runtime.now())
+    now = runtime.now()
+    session = await runtime.store.get_sso_session(token_hash, now=now)
     if session is None:
         return None
     user = await runtime.store.get_user(session.user_id)
     if user is None or user.disabled:
         return None
+    if session.last_used_at is None or now - session.last_used_at >= LAST_USED_STEP:
+        area = ip_area(client_address(connection.scope, runtime.settings.proxies))
+        await runtime.store.touch_sso_session(token_hash, now=now, ip_area=area)
     return SsoContext(session=session, user=user, token_hash=token_hash)
 
 
 async def start_sso_session(
-    runtime: Runtime, response: Response, *, user: UserRecord, amr: tuple[str, ...]
+    runtime: Runtime,
+    response: Response,
+    *,
+    user: UserRecord,
+    amr: tuple[str, ...],
+    device: SessionDevice | None = None,
 ) -> SsoContext:
-    """Open an SSO session for ``user`` signed in by ``amr`` and set its cookie on ``response``;
-    the new session (what :func:`current_sso` finds on the browser's next request)."""
+    """Open an SSO session for ``user`` signed in by ``amr`` on ``device`` and set its cookie on
+    ``response``; the new session (what :func:`current_sso` finds on the browser's next request)."""
     token = secrets.token_urlsafe(32)
     now = runtime.now()
+    seen = device or SessionDevice()
     record = SsoSessionRecord(
         token_hash=hash_refresh_token(token),
         user_id=user.id,
@@ -96,6 +110,9 @@ async def start_sso_session(
         authenticated_at=now,
         expires_at=now + MAX_LIFETIME,
         sid=secrets.token_urlsafe(16),  # OpenID Connect's public session id
+        device=seen.device,
+        ip_area=seen.ip_area,
+        last_used_at=now,
     )
     await runtime.store.create_sso_session(record)
     secure = runtime.settings.secure_cookies
@@ -118,13 +135,14 @@ async def replace_sso_session(
     *,
     user: UserRecord,
     amr: tuple[str, ...],
+    device: SessionDevice | None = None,
 ) -> SsoContext:
     """:func:`start_sso_session` after deleting the browser's current one, if any: a new
     sign-in never rides on an older session's token."""
     previous = await current_sso(connection, runtime)
     if previous is not None:
         await runtime.store.delete_sso_session(previous.token_hash)
-    return await start_sso_session(runtime, response, user=user, amr=amr)
+    return await start_sso_session(runtime, response, user=user, amr=amr, device=device)
 
 
 async def sso_session_ended(runtime: Runtime, sso: SsoContext) -> None:
