@@ -34,6 +34,7 @@ def test_serve_without_a_public_url_names_localhost_and_its_port_everywhere(
         issued = client.post("/auth/nonce", json={"chain": "ethereum", "address": ADDRESS})
         options = client.post("/auth/passkey/login/options", json={})
         discovery = client.get("/.well-known/openid-configuration")
+        by_address = client.get("/admin/login", headers={"host": f"127.0.0.1:{port}"})
     stdout, stderr = server.communicate()
     assert issued.status_code == 200, issued.text
     assert issued.json()["fields"]["domain"] == f"localhost:{port}"
@@ -42,6 +43,8 @@ def test_serve_without_a_public_url_names_localhost_and_its_port_everywhere(
     assert options.status_code == 200, options.text
     assert options.json()["rpId"] == "localhost"
     assert discovery.json()["issuer"] == f"http://localhost:{port}"
+    assert by_address.status_code == 421
+    assert f"Open keyfob at http://localhost:{port} — this page was opened as" in by_address.text
     data = (tmp_path / "data").resolve()
     assert stdout.splitlines()[0] == f"keyfob is serving http://localhost:{port} (data in {data})"
     assert "Uvicorn running on" not in stderr  # its bind address is not the URL to open
