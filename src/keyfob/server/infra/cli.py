@@ -1,5 +1,5 @@
-"""The ``keyfob`` command: ``serve``, ``migrate``, ``keys rotate|list``, ``clients add|list``,
-``admin create``."""
+"""The ``keyfob`` command: ``serve``, ``check``, ``migrate``, ``keys rotate|list``,
+``clients add|list``, ``admin create``, ``--version``."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import typer
 from keyfob import __version__
 from keyfob.core.keys import SigningKey, hs256_secret
 from keyfob.core.redirects import DELIVERIES
+from keyfob.server.infra.cli_check import check
 from keyfob.server.infra.cli_serve import serve
 from keyfob.server.infra.cli_support import load_settings, run
 from keyfob.server.infra.keyring import rotate_signing_key
@@ -68,6 +69,7 @@ def _options(
 
 
 cli.command("serve")(serve)
+cli.command("check")(check)
 
 
 @cli.command("migrate")
