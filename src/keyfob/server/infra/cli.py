@@ -28,7 +28,8 @@ from keyfob.store.records import ClientRecord
 
 QUERY_WARNING = (
     "Warning: query delivery puts a bearer token in URLs (browser history, server and proxy "
-    "logs, Referer); form_post does not. query is the default only for seed 003 compatibility."
+    "logs, Referer); form_post does not. query is the default only for apps written for "
+    "Passokey's redirect protocol."
 )
 
 cli = typer.Typer(
