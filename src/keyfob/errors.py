@@ -278,6 +278,20 @@ class LegacyFlowDisabled(NotFound):
     )
 
 
+class WrongHost(KeyfobError):
+    """A browser page reached under another name than ``KEYFOB_PUBLIC_URL`` (``127.0.0.1``
+    for ``localhost``, a proxy's upstream address): passkeys and cookies are bound to the
+    public URL, so the page would fail there. ``url`` is where to open it instead."""
+
+    code = "wrong_host"
+    status = 421  # Misdirected Request: this server does not answer for that authority
+    default_message = "Open keyfob at its public URL."
+
+    def __init__(self, message: str | None = None, *, url: str = "") -> None:
+        super().__init__(message)
+        self.url = url
+
+
 class PayloadTooLarge(KeyfobError):
     """The request body is over the limit."""
 

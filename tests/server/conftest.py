@@ -78,7 +78,9 @@ def make_server(database_url: str, tmp_path: Path, routing: str) -> ServerFactor
         app = create_app(Settings(**values), clock=clock, fast_path=routing == "fastpath")
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url=PUBLIC_URL) as client:
+            # The browser pages answer on the public URL's host only: ask there.
+            base_url = values["public_url"]
+            async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
                 yield Server(app=app, client=client, clock=clock)
 
     return factory

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from pathlib import Path
 from typing import Any
 
 from alembic import command
@@ -14,7 +15,13 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
 from keyfob.store import Store, create_engine
-from keyfob.store.migrate import VERSION_TABLE, alembic_config, migrate
+from keyfob.store.migrate import (
+    VERSION_TABLE,
+    SchemaState,
+    alembic_config,
+    migrate,
+    schema_state,
+)
 from keyfob.store.records import ClientRecord
 from keyfob.store.rows_admin import client_from
 from keyfob.store.schema import metadata
@@ -266,3 +273,36 @@ async def test_0007_leaves_earlier_sessions_unknown_until_used(empty_database_ur
     await migrate(empty_database_url)
     unknown = (None, None, None)
     assert await run(empty_database_url, _sessions_across_0007) == (unknown, unknown)
+
+
+def _upgrade_to(revision: str) -> Any:
+    def upgrade_to(connection: Connection) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+        connection.commit()
+
+    return upgrade_to
+
+
+async def test_schema_state_says_what_is_pending(empty_database_url: str) -> None:
+    url = empty_database_url
+    if url.startswith("sqlite"):
+        Path(url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+    every = tuple(
+        reversed(
+            [r.revision for r in ScriptDirectory.from_config(alembic_config()).walk_revisions()]
+        )
+    )
+    assert await schema_state(url) == SchemaState((), every, ())
+    await run(url, _upgrade_to(every[1]))
+    assert await schema_state(url) == SchemaState((every[1],), every[2:], ())
+    await migrate(url)
+    assert await schema_state(url) == SchemaState((every[-1],), (), ())
+
+    def from_a_newer_keyfob(connection: Connection) -> None:
+        connection.execute(text(f"UPDATE {VERSION_TABLE} SET version_num = '9999'"))
+        connection.commit()
+
+    await run(url, from_a_newer_keyfob)
+    assert await schema_state(url) == SchemaState(("9999",), (), ("9999",))

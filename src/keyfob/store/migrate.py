@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from pathlib import Path
 from weakref import WeakKeyDictionary
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
 from keyfob.store.engine import SQLITE_BEGIN, create_engine, is_memory_sqlite, normalize_url
@@ -61,3 +64,41 @@ def _upgrade(connection: Connection) -> None:
     config = alembic_config()
     config.attributes["connection"] = connection
     command.upgrade(config, "head")
+
+
+@dataclass(frozen=True)
+class SchemaState:
+    """Where a database's schema stands: the revisions it is at, those this keyfob would still
+    apply (oldest first), and those it is at that this keyfob does not know (a newer keyfob's)."""
+
+    current: tuple[str, ...]
+    pending: tuple[str, ...]
+    unknown: tuple[str, ...]
+
+
+async def schema_state(url: str) -> SchemaState:
+    """The :class:`SchemaState` of the database at ``url``, read without changing anything."""
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            current = await connection.run_sync(_current_heads)
+    finally:
+        await engine.dispose()
+    script = ScriptDirectory.from_config(alembic_config())
+    known = [revision.revision for revision in script.walk_revisions()]  # newest first
+    unknown = tuple(head for head in current if head not in known)
+    if unknown:
+        return SchemaState(current, (), unknown)
+    applied = {
+        revision.revision
+        for head in current
+        for revision in script.iterate_revisions(head, "base")
+        if revision is not None
+    }
+    pending = tuple(reversed([revision for revision in known if revision not in applied]))
+    return SchemaState(current, pending, ())
+
+
+def _current_heads(connection: Connection) -> tuple[str, ...]:
+    context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+    return tuple(context.get_current_heads())

@@ -240,7 +240,7 @@ def test_bad_trusted_proxies_are_one_clear_line(
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
     assert len(lines) == 1
-    assert lines[0].startswith("keyfob: invalid settings: KEYFOB_TRUSTED_PROXIES:")
+    assert lines[0].startswith("keyfob: invalid setting KEYFOB_TRUSTED_PROXIES:")
     assert "'nginx' is not an IP address" in lines[0]
 
 

@@ -302,5 +302,5 @@ def test_a_bad_cors_origin_stops_the_cli_with_one_line(
     result = CliRunner().invoke(cli, ["migrate"])
     assert result.exit_code == 2
     [line] = result.output.strip().splitlines()
-    assert line.startswith("keyfob: invalid settings: KEYFOB_CORS_ORIGINS:")
+    assert line.startswith("keyfob: invalid setting KEYFOB_CORS_ORIGINS:")
     assert "'https://app.example.com/callback' is not an origin" in line

@@ -20,6 +20,9 @@ from keyfob.server.account import (
     sessions,
 )
 
+#: The account page and its sign-in: on the public URL's host only
+#: (:mod:`keyfob.server.infra.public_host`).
+BROWSER_PREFIXES = ("/account",)
 GET, POST = "GET", "POST"
 ROUTES: tuple[tuple[str, str, Callable[..., Awaitable[Any]]], ...] = (
     (GET, "/account", home.home),

@@ -36,6 +36,9 @@ async def sign_out(request: Request) -> Response:
     return response
 
 
+#: The panel and its sign-in, every one a browser's page or its script's call: on the public
+#: URL's host only (:mod:`keyfob.server.infra.public_host`).
+BROWSER_PREFIXES = ("/admin",)
 GET, POST = ["GET"], ["POST"]
 ROUTES = (
     ("/admin", home, GET),

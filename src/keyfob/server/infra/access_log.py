@@ -31,6 +31,7 @@ SECRET_PARAMETERS = frozenset(
 )
 REDACTED = "[redacted]"
 FILTER_NAME = "keyfob_redact_query_secrets"
+BIND_FILTER_NAME = "keyfob_hide_bind_address"
 
 
 def redact_query(target: str) -> str:
@@ -61,13 +62,25 @@ class RedactQuerySecrets(logging.Filter):
         return True
 
 
+class HideBindAddress(logging.Filter):
+    """A filter for ``uvicorn.error``: drops uvicorn's "Uvicorn running on http://127.0.0.1:…"
+    line, whose bind address is not the URL to open (``keyfob serve`` prints that one)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """False for the bind-address line only."""
+        return not str(record.msg).startswith("Uvicorn running on")
+
+
 def log_config() -> dict[str, Any]:
     """uvicorn's default logging configuration with :class:`RedactQuerySecrets` installed on
-    the ``uvicorn.access`` logger."""
+    the ``uvicorn.access`` logger and :class:`HideBindAddress` on ``uvicorn.error``."""
     from uvicorn.config import LOGGING_CONFIG
 
     config = copy.deepcopy(LOGGING_CONFIG)
-    config.setdefault("filters", {})[FILTER_NAME] = {"()": f"{__name__}.RedactQuerySecrets"}
-    access = config["loggers"]["uvicorn.access"]
-    access["filters"] = [*access.get("filters", []), FILTER_NAME]
+    filters = config.setdefault("filters", {})
+    filters[FILTER_NAME] = {"()": f"{__name__}.RedactQuerySecrets"}
+    filters[BIND_FILTER_NAME] = {"()": f"{__name__}.HideBindAddress"}
+    for logger, name in (("uvicorn.access", FILTER_NAME), ("uvicorn.error", BIND_FILTER_NAME)):
+        settings = config["loggers"][logger]
+        settings["filters"] = [*settings.get("filters", []), name]
     return config

@@ -9,8 +9,11 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 
 from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.responses import Response
 
 from keyfob import __version__
+from keyfob.errors import WrongHost
 from keyfob.server.account import errors as account_errors
 from keyfob.server.account import routes as account_routes
 from keyfob.server.admin import routes as admin_routes
@@ -24,6 +27,7 @@ from keyfob.server.infra.headers import SecurityHeadersMiddleware
 from keyfob.server.infra.housekeeping import housekeeping
 from keyfob.server.infra.inputs import UrlGuardMiddleware
 from keyfob.server.infra.middleware import BodyLimitMiddleware, RateLimitMiddleware
+from keyfob.server.infra.public_host import PublicHostGuard
 from keyfob.server.infra.runtime import open_runtime, utc_now
 from keyfob.server.infra.settings import Settings
 from keyfob.server.oidc import routes as oidc_routes
@@ -33,6 +37,15 @@ from keyfob.server.pages import errors as page_errors
 from keyfob.server.pages import routes as page_routes
 
 log = logging.getLogger("keyfob")
+
+#: Every surface's browser pages: opened anywhere but on the public URL's host, they answer
+#: which URL to open instead (:mod:`keyfob.server.infra.public_host`).
+BROWSER_PREFIXES = (
+    *page_routes.BROWSER_PREFIXES,
+    *admin_routes.BROWSER_PREFIXES,
+    *account_routes.BROWSER_PREFIXES,
+    *oidc_routes.BROWSER_PREFIXES,
+)
 
 DESCRIPTION = (
     "Sign in by proving you hold a key (an Ethereum, Nimiq or Solana wallet); get JWTs. "
@@ -101,6 +114,13 @@ def create_app(
         RateLimitMiddleware, per_minute=settings.rate_limit, proxies=settings.proxies
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        PublicHostGuard,
+        public_url=settings.public_url,
+        proxies=settings.proxies,
+        prefixes=BROWSER_PREFIXES,
+        respond=wrong_host_response,
+    )
     app.add_middleware(UrlGuardMiddleware, errors=errors)
     # Outside every other answer (413, 429, 400 invalid_url, the fast path's), so a listed
     # browser app can read those too, and preflights never reach the rate limiter.
@@ -108,6 +128,13 @@ def create_app(
         app.add_middleware(CrossOriginMiddleware, origins=settings.cors_origins)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.public_url.startswith("https://"))
     return app
+
+
+def wrong_host_response(request: Request, error: WrongHost) -> Response:
+    """A page naming the URL to open for a browser loading a page, JSON for a script's call."""
+    if page_errors.is_browser_navigation(request):
+        return page_errors.wrong_host_page(request, error)
+    return api_errors.render_error(request, error.status, error.code, error.message)
 
 
 def app_factory() -> FastAPI:

@@ -1,24 +1,23 @@
-"""The ``keyfob`` command: ``serve``, ``migrate``, ``keys rotate|list``, ``clients add|list``,
-``admin create``."""
+"""The ``keyfob`` command: ``serve``, ``check``, ``migrate``, ``keys rotate|list``,
+``clients add|list``, ``admin create``, ``--version``."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Coroutine
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as installed_version
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 
+from keyfob import __version__
 from keyfob.core.keys import SigningKey, hs256_secret
 from keyfob.core.redirects import DELIVERIES
-from keyfob.errors import KeyfobError
-from keyfob.server.infra.access_log import log_config
+from keyfob.server.infra.cli_check import check
+from keyfob.server.infra.cli_serve import serve
+from keyfob.server.infra.cli_support import load_settings, run
 from keyfob.server.infra.keyring import rotate_signing_key
 from keyfob.server.infra.runtime import open_runtime, utc_now
-from keyfob.server.infra.settings import Settings
 from keyfob.server.services.audit import record_event
 from keyfob.server.services.clients import DELIVERY_NOTES, create_client
 from keyfob.server.services.enrollment import LINK_LIFETIME, create_enrollment_link
@@ -27,10 +26,10 @@ from keyfob.store import Store
 from keyfob.store.migrate import migrate
 from keyfob.store.records import ClientRecord
 
-T = TypeVar("T")
 QUERY_WARNING = (
     "Warning: query delivery puts a bearer token in URLs (browser history, server and proxy "
-    "logs, Referer); form_post does not. query is the default only for seed 003 compatibility."
+    "logs, Referer); form_post does not. query is the default only for apps written for "
+    "Passokey's redirect protocol."
 )
 
 cli = typer.Typer(
@@ -44,75 +43,46 @@ admin_cli = typer.Typer(help="Administrators of the admin panel.", no_args_is_he
 cli.add_typer(admin_cli, name="admin")
 
 
-def _settings() -> Settings:
-    """Read the settings, or explain in one line which one is wrong."""
+def package_version() -> str:
+    """The installed distribution's version (``keyfob.__version__`` when run from a checkout)."""
     try:
-        settings = Settings()
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"KEYFOB_{'_'.join(str(p) for p in error['loc']).upper()}: {error['msg']}"
-            for error in exc.errors()
-        )
-        typer.echo(f"keyfob: invalid settings: {problems}", err=True)
-        raise typer.Exit(2) from None
-    _configure_logging(settings)
-    return settings
+        return installed_version("keyfob")
+    except PackageNotFoundError:
+        return __version__
 
 
-def _run(work: Coroutine[Any, Any, T]) -> T:
-    """Run ``work``; a KeyfobError (say, a bad secret key) becomes one line and exit code 2."""
-    try:
-        return asyncio.run(work)
-    except KeyfobError as exc:
-        typer.echo(f"keyfob: {exc.message}", err=True)
-        raise typer.Exit(2) from None
+def _version(show: bool) -> None:
+    if show:
+        typer.echo(f"keyfob {package_version()}")
+        raise typer.Exit()
 
 
-def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-
-
-async def _prepare(settings: Settings) -> None:
-    """Migrate the database and make sure a signing key exists, once, before any worker starts."""
-    async with open_runtime(settings) as runtime:
-        await runtime.keyring.load(now=utc_now())
-
-
-@cli.command()
-def serve(
-    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
-    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+@cli.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print keyfob's version and exit."
+        ),
+    ] = False,
 ) -> None:
-    """Migrate, generate keys if needed, and serve the API."""
-    import uvicorn
+    """keyfob: passwordless sign-in with wallets and passkeys."""
 
-    settings = _settings()
-    _run(_prepare(settings))
-    uvicorn.run(
-        "keyfob.server.infra.app:prepared_app_factory",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=settings.log_level.lower(),
-        log_config=log_config(),  # query secrets (enrolment tokens, state) redacted
-        proxy_headers=False,
-    )
+
+cli.command("serve")(serve)
+cli.command("check")(check)
 
 
 @cli.command("migrate")
 def migrate_command() -> None:
     """Apply the database migrations and exit."""
-    settings = _settings()
+    settings = load_settings()
 
-    async def run() -> None:
+    async def work() -> None:
         async with open_runtime(settings):  # migrates, then upgrades the sealed blobs once
             pass
 
-    _run(run())
+    run(work(), settings)
     typer.echo("Database is up to date.")
 
 
@@ -128,18 +98,18 @@ def rotate(
 ) -> None:
     """Make a new signing key; old keys keep verifying until their tokens expire. With HS256 the
     new secret is printed once, for the apps that verify tokens."""
-    settings = _settings()
+    settings = load_settings()
     algorithm = alg or settings.token_algorithm
     if algorithm not in ("RS256", "ES256", "EdDSA", settings.token_algorithm):
         raise typer.BadParameter(f"keyfob signs no tokens with {algorithm}.", param_hint="--alg")
 
-    async def run() -> SigningKey:
+    async def work() -> SigningKey:
         async with open_runtime(settings) as runtime:
             return await rotate_signing_key(
                 runtime.store, algorithm, runtime.secret_key, now=utc_now()
             )
 
-    key = _run(run())
+    key = run(work(), settings)
     typer.echo(f"New {algorithm} signing key: {key.kid}")
     if key.alg == "HS256":
         typer.echo(f"secret: {hs256_secret(key)}")
@@ -152,9 +122,9 @@ def rotate(
 @keys_cli.command("list")
 def list_keys() -> None:
     """Show the signing keys: kid, algorithm, created, retired."""
-    settings = _settings()
+    settings = load_settings()
 
-    async def run() -> None:
+    async def work() -> None:
         await migrate(settings.resolved_database_url)
         store = Store.from_url(settings.resolved_database_url)
         try:
@@ -166,7 +136,7 @@ def list_keys() -> None:
         finally:
             await store.close()
 
-    _run(run())
+    run(work(), settings)
 
 
 @clients_cli.command("add")
@@ -265,10 +235,10 @@ def add_client(
     Every client serves both the hosted sign-in redirect (clientId + HS256 token) and
     OpenID Connect (discovery at /.well-known/openid-configuration). Every setting is checked
     before the client is stored: a bad one registers nothing."""
-    settings = _settings()
+    settings = load_settings()
     jwks = None if jwks_file is None else jwks_file.read_text(encoding="utf-8")
 
-    async def run() -> tuple[ClientRecord, str]:
+    async def work() -> tuple[ClientRecord, str]:
         oidc = oidc_settings(
             redirect_uri,
             public=public,
@@ -306,7 +276,7 @@ def add_client(
             )
             return client, secret
 
-    client, secret = _run(run())
+    client, secret = run(work(), settings)
     typer.echo(f"clientId: {client.id}")
     typer.echo(f"secretKey: {secret}")
     typer.echo("Copy the secret now: it is shown only once (rotate it in /admin if lost).")
@@ -319,9 +289,9 @@ def add_client(
 def list_clients() -> None:
     """Show the client apps: id, name, token delivery, whether state is required, redirect URIs;
     then a warning if any delivers its token in the query."""
-    settings = _settings()
+    settings = load_settings()
 
-    async def run() -> bool:
+    async def work() -> bool:
         async with open_runtime(settings) as runtime:
             clients = await runtime.store.list_clients()
         for client in clients:
@@ -330,16 +300,16 @@ def list_clients() -> None:
             typer.echo(f"{client.id}  {client.name}  {client.token_delivery}  {state}  {uris}")
         return any(client.token_delivery == "query" for client in clients)
 
-    if _run(run()):
+    if run(work(), settings):
         typer.echo(QUERY_WARNING)
 
 
 @admin_cli.command("create")
 def create_admin() -> None:
     """Print a one-time link that lets whoever opens it register a passkey as an admin."""
-    settings = _settings()
+    settings = load_settings()
 
-    async def run() -> tuple[str, str]:
+    async def work() -> tuple[str, str]:
         async with open_runtime(settings) as runtime:
             link, expires_at = await create_enrollment_link(
                 runtime.store, public_url=settings.public_url, now=runtime.now()
@@ -347,12 +317,17 @@ def create_admin() -> None:
             await record_event(runtime, "admin.enrollment_link_created", via="cli")
             return link, expires_at.isoformat(timespec="seconds")
 
-    link, expires = _run(run())
+    link, expires = run(work(), settings)
     minutes = int(LINK_LIFETIME.total_seconds() // 60)
+    if "public_url" not in settings.model_fields_set:
+        typer.echo(
+            f"KEYFOB_PUBLIC_URL is not set: this link is for `keyfob serve` on its default "
+            f"address, {settings.public_url}; set KEYFOB_PUBLIC_URL when keyfob serves elsewhere."
+        )
     typer.echo(f"Open this link within {minutes} minutes (until {expires}); it works once:")
     typer.echo(link)
 
 
 def main() -> None:
     """Console-script entry point."""
-    cli()
+    cli(prog_name="keyfob")

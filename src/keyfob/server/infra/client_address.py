@@ -187,3 +187,29 @@ def rate_limit_key(address: str | None) -> str:
     if isinstance(parsed, IPv4Address):
         return str(parsed)
     return f"{IPv6Address(int(parsed) >> 64 << 64)}/64"
+
+
+def forwarded_host(scope: MutableMapping[str, Any], proxies: TrustedProxies) -> str | None:
+    """The host the browser asked for, as a trusted proxy forwards it: ``X-Forwarded-Host``
+    (beside ``X-Forwarded-For``) or the ``host=`` of ``Forwarded``, per ``proxies.header``;
+    None when the socket peer is no trusted proxy or it forwards no host.
+
+    The first entry counts: the host the outermost proxy was asked for. Unlike the client
+    address it decides no budget and no permission (only which page keyfob shows, see
+    :mod:`keyfob.server.infra.public_host`), so a client writing its own misleads only itself.
+    """
+    client = scope.get("client")
+    peer = _address(client[0]) if client else None
+    if peer is None or not proxies.trusts(peer):
+        return None
+    name = b"x-forwarded-host" if proxies.header == "x-forwarded-for" else b"forwarded"
+    lines = [value.decode("latin-1") for key, value in scope["headers"] if key == name]
+    first = ",".join(lines).split(",")[0].strip()
+    if proxies.header == "x-forwarded-for":
+        return first or None
+    for pair in first.split(";"):
+        match = _PAIR.fullmatch(pair)
+        if match is not None and match[1].lower() == "host":
+            value = match[2]
+            return re.sub(r"\\(.)", r"\1", value[1:-1]) if value.startswith('"') else value
+    return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from functools import cached_property
 from pathlib import Path
@@ -19,6 +20,7 @@ from keyfob.server.infra.cors import normalise_origin
 log = logging.getLogger("keyfob")
 
 _MIN_SECRET_LENGTH = 32
+_HOST = re.compile(r"[a-z0-9._-]+|[0-9a-f:.]+")  # a name, an IPv4 or an (unbracketed) IPv6 address
 
 
 class Settings(BaseSettings):
@@ -65,7 +67,12 @@ class Settings(BaseSettings):
     @classmethod
     def _split_chain_ids(cls, value: object) -> object:
         if isinstance(value, str):
-            return tuple(int(part) for part in value.replace(" ", "").split(",") if part)
+            parts = [part for part in value.replace(" ", "").split(",") if part]
+            if not all(part.isdigit() for part in parts):
+                raise ValueError(
+                    f"KEYFOB_ETHEREUM_CHAIN_IDS: {value!r} is not a list of chain ids such as 1,137"
+                )
+            return tuple(int(part) for part in parts)
         if isinstance(value, int):
             return (value,)
         return value
@@ -122,15 +129,23 @@ class Settings(BaseSettings):
     @classmethod
     def _check_public_url(cls, value: str) -> str:
         parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        if parts.scheme not in ("http", "https") or not _HOST.fullmatch(parts.hostname or ""):
             raise ValueError(
                 "KEYFOB_PUBLIC_URL must be an http(s) URL such as https://auth.example.com"
             )
-        if parts.path not in ("", "/") or parts.query or parts.fragment:
+        if parts.path not in ("", "/") or parts.query or parts.fragment or "@" in parts.netloc:
             raise ValueError(
                 "KEYFOB_PUBLIC_URL must be an origin, without a path, query or fragment"
             )
-        return f"{parts.scheme}://{parts.netloc}".lower()
+        try:
+            port = parts.port
+        except ValueError:
+            raise ValueError(f"KEYFOB_PUBLIC_URL: {value!r} has an invalid port") from None
+        # As browsers write the origin (Origin headers, WebAuthn's clientData): no default port.
+        netloc = parts.netloc.lower()
+        if port == {"http": 80, "https": 443}[parts.scheme]:
+            netloc = netloc.rsplit(":", 1)[0]
+        return f"{parts.scheme}://{netloc}"
 
     @model_validator(mode="after")
     def _check_audiences(self) -> Settings:
@@ -209,5 +224,5 @@ class Settings(BaseSettings):
         generated = secrets.token_urlsafe(32)
         path.touch(mode=0o600)
         path.write_text(generated + "\n", encoding="ascii")
-        log.warning("KEYFOB_SECRET_KEY is not set: generated a new secret key into %s", path)
+        log.info("KEYFOB_SECRET_KEY is not set: generated a new secret key into %s", path.resolve())
         return generated

@@ -38,6 +38,10 @@ ROUTES = [
     Route("/oidc/logout/confirm", logout.confirm_endpoint, methods=["POST"]),
 ]
 
+#: The pages a browser is sent to (sign-in, consent, logout), on the public URL's host only
+#: (:mod:`keyfob.server.infra.public_host`); the endpoints servers call are not among them.
+BROWSER_PREFIXES = ("/oidc/authorize", "/oidc/login", "/oidc/consent", "/oidc/logout")
+
 #: The paths of this surface: every request under them is served by :data:`ROUTES` alone.
 PREFIXES = (
     "/oidc/",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from keyfob.errors import KeyfobError
+from keyfob.errors import KeyfobError, WrongHost
 from keyfob.server.pages.render import render
 
 _TITLES = {
@@ -21,6 +21,7 @@ _TITLES = {
     404: "Not found",
     409: "Already taken",
     413: "Too large",
+    421: "Open keyfob at its own address",
     422: "This link is incomplete",
     429: "Slow down",
 }
@@ -32,6 +33,18 @@ def error_page(request: Request, error: KeyfobError) -> HTMLResponse:
     title = _TITLES.get(status, "Something went wrong" if status >= 500 else "Request refused")
     context = {"title": title, "message": error.message, "code": error.code}
     return render(request, "message.html", context, status=status)
+
+
+def wrong_host_page(request: Request, error: WrongHost) -> HTMLResponse:
+    """The page for a browser that opened keyfob under another name: the sentence, and a link
+    to ``error.url``, the page under the public URL."""
+    context = {
+        "title": _TITLES[421],
+        "message": error.message,
+        "code": error.code,
+        "open_url": error.url,
+    }
+    return render(request, "message.html", context, status=error.status)
 
 
 ACCOUNT_LOGIN = "/account/login"  # the account page's sign-in; the rest of /account is its own

@@ -14,6 +14,10 @@ from fastapi import APIRouter, FastAPI
 from keyfob.server.pages import docs, hosted, hosted_account, hosted_admin
 from keyfob.server.pages.render import mount_static
 
+#: The paths a browser opens here (pages, and the calls of their scripts): on the public URL's
+#: host only (:mod:`keyfob.server.infra.public_host`).
+BROWSER_PREFIXES = ("/auth/login/", "/auth/registration/", "/auth/logout/")
+
 HOSTED, ADMIN_SIGN_IN, ACCOUNT = ("hosted pages",), ("admin sign-in",), ("account sign-in",)
 
 ROUTES: tuple[tuple[str, str, Callable[..., Awaitable[Any]], tuple[str, ...]], ...] = (

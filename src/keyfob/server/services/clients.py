@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # oidc_clients imports this module
 # ``query`` is the default only because seed 003's apps expect it.
 DELIVERY_NOTES = {
     "query": (
-        "query (seed 003's default): the token is in the redirect URL, so it lands in browser "
+        "query (Passokey's default): the token is in the redirect URL, so it lands in browser "
         "history, server and proxy logs and Referer headers"
     ),
     "fragment": (

@@ -163,7 +163,7 @@ def as_changes(settings: OidcSettings) -> dict[str, Any]:
 def secret_use(auth_method: str) -> str:
     """What the secret of a client that authenticates with ``auth_method`` is for, said
     wherever it is shown: every client has one, and the hosted redirect's tokens need it."""
-    hosted = "signs the tokens of keyfob's hosted redirect (seed 003)"
+    hosted = "signs the tokens of keyfob's hosted redirect (Passokey-compatible)"
     if auth_method == "none":
         return (
             "This is a public client: OpenID Connect needs no secret for it (it authenticates "

@@ -1,0 +1,5 @@
+"""``python -m keyfob``: the ``keyfob`` command."""
+
+from keyfob.cli import main
+
+main()
