@@ -1,11 +1,12 @@
 """axe-core in Chromium: audit a page as it is shown, and report what fails readably.
 
-axe-core comes from npm (``tests/clients/package.json``, like the wallet clients). It is run by
-``page.evaluate`` of its source: DevTools evaluation is not subject to the page's
-Content-Security-Policy, so the pages keep their real, strict CSP during the audit (and a
-page script the CSP refused would show). ``page.add_script_tag(path=...)`` would not do: it
-inserts an inline ``<script>``, which ``script-src 'self'`` blocks, and making it work would
-need ``bypass_csp=True``, auditing the page under no CSP at all.
+axe-core comes from npm (``tests/clients/package.json``, like the wallet clients). DevTools
+puts it in the page, as a context's init script (:meth:`Audit.prepare`) or by
+``page.evaluate``: neither is subject to the page's Content-Security-Policy, so the pages keep
+their real, strict CSP during the audit (and a page script the CSP refused would show).
+``page.add_script_tag(path=...)`` would not do: it inserts an inline ``<script>``, which
+``script-src 'self'`` blocks, and making it work would need ``bypass_csp=True``, auditing
+the page under no CSP at all.
 
 Each page is audited twice: every rule axe runs by default (WCAG 2.x A and AA, and its best
 practices) in the light colour scheme, then colour contrast again in the dark one (the pages
@@ -65,7 +66,9 @@ class Audit:
         violations = page.evaluate(_RUN, {"rules": rules, "resultTypes": ["violations"]})
         page.emulate_media(color_scheme="dark")
         try:
-            dark = page.evaluate(_RUN, {"runOnly": ["color-contrast"]})
+            dark = page.evaluate(
+                _RUN, {"runOnly": ["color-contrast"], "resultTypes": ["violations"]}
+            )
         finally:
             page.emulate_media(color_scheme="light")
         for rule in dark:

@@ -21,6 +21,7 @@ import pytest
 
 from keyfob.server.infra.app import create_app
 from keyfob.server.infra.settings import Settings
+from keyfob.server.services.audit import record_event
 from keyfob.server.services.clients import create_client
 from keyfob.server.services.enrollment import create_enrollment_link
 from keyfob.server.services.oidc_clients import configure_oidc
@@ -39,9 +40,16 @@ from tests.server.infra.test_rate_limit_routes import app_routes
 from tests.server.pages.axe import Audit, axe_source
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext, Page
+    from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize
 
 ETH_KEY = "0x" + "4c" * 32
+# In the page: the focused control's name, aria-invalid and the texts its aria-describedby names.
+FOCUSED = """() => {
+  const control = document.activeElement;
+  const ids = (control.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
+  return { name: control.name, invalid: control.getAttribute("aria-invalid"),
+    described: ids.map((id) => document.getElementById(id).textContent.trim()) };
+}"""
 NO_AUTOFILL = "PublicKeyCredential.isConditionalMediationAvailable = async () => false;"
 # The longest usernames keyfob takes (64 characters).
 ADMIN_NAME = "administrator.of.the.identity.server-at-the-north-office@example"
@@ -210,10 +218,14 @@ def axe() -> Audit:
 
 
 def client(live: LiveKeyfob, rp: CallbackApp, name: str, **options: Any) -> ClientRecord:
-    values: dict[str, Any] = {"registration_enabled": True, "open_to_all": True, **options}
-    made, _ = live.call(
-        create_client, live.runtime, name=name, redirect_uris=[rp.callback_url], **values
-    )
+    """A client app named ``name`` sending users back to ``rp`` (open to all by default)."""
+    values: dict[str, Any] = {
+        "registration_enabled": True,
+        "open_to_all": True,
+        "redirect_uris": [rp.callback_url],
+        **options,
+    }
+    made, _ = live.call(create_client, live.runtime, name=name, **values)
     return made
 
 
@@ -283,6 +295,8 @@ def hosted_and_oidc_pages(
         page.get_by_label("Username").fill("two words")
         page.get_by_role("button", name="Create account with a passkey").click()
         page.locator("#status.error").wait_for()
+        hints = [page.locator(f"#{id}").inner_text() for id in ("status", "username-hint")]
+        assert page.evaluate(FOCUSED) == {"name": "username", "invalid": "true", "described": hints}
         walk.audit(page, registration, "registration, username refused")
         page.get_by_label("Username").fill(USER_NAME)
         page.get_by_role("button", name="Create account with a passkey").click()
@@ -393,3 +407,109 @@ def test_every_page_has_no_axe_violation(
     assert walk.visited == set(AUDITED)
     if not axe.clean:
         pytest.fail("axe-core found violations:\n" + axe.report(), pytrace=False)
+
+
+# A field of the client form, a value the server refuses and the start of its error.
+REFUSED = [
+    ("name", "   ", "A client's name is 1 to 255 characters."),
+    ("redirect_uris", "ftp://wiki.example/cb", "The redirect URI 'ftp://wiki.example/cb' must"),
+    ("token_lifetime_minutes", "soon", "The token lifetime is a whole number"),
+    ("backchannel_logout_uri", "ftp://wiki.example/bc", "The back-channel logout URI"),
+    ("refresh_lifetime_minutes", "0", "The refresh token lifetime must be between"),
+    ("jwks", "{", "The client JWKS must be JSON"),
+]
+
+
+@pytest.mark.parametrize(("field", "value", "message"), REFUSED, ids=[f for f, _, _ in REFUSED])
+def test_a_refused_client_form_marks_and_focuses_the_field(
+    live: LiveKeyfob, admin: Page, field: str, value: str, message: str
+) -> None:
+    """The form comes back with the refused field marked invalid, described by the error
+    (then its own hint) and focused."""
+    admin.goto(f"{live.url}/admin/clients/new")
+    admin.locator("[name=name]").fill("Team Wiki")
+    admin.locator("[name=redirect_uris]").fill("https://wiki.example/cb")
+    admin.locator(f"[name={field}]").fill(value)
+    admin.get_by_role("button", name="Create client").click()
+    error = admin.locator("#form-error")
+    error.wait_for()
+    assert error.inner_text().startswith(message)
+    focused = admin.evaluate(FOCUSED)
+    assert (focused["name"], focused["invalid"]) == (field, "true")
+    assert focused["described"][0] == error.inner_text()
+    assert admin.locator("[aria-invalid]").count() == 1
+
+
+# Wallets and clients as long as they come: checksummed 0x addresses, Solana's base58, a
+# client's long name and redirect URI, an IPv6 address.
+WALLETS = [
+    ("ethereum", "0x52908400098527886E0F7030069857D2E4169EE7"),
+    ("ethereum", "0xde709f2102306220921060314715629080e2fb77"),
+    ("solana", "9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin"),
+]
+LONG_CLIENT = "Northwind Traders Customer Self-Service Portal (Production, EU-West-1)"
+LONG_URI = "https://self-service.eu-west-1.northwind-traders.example/oauth2/callback/keyfob"
+IPV6 = "2001:db8:85a3:1234:5678:8a2e:370:7334"
+PHONE: ViewportSize = {"width": 390, "height": 844}
+# In the page: how wide the document is, and every table cell that spills out of the
+# viewport or its own box, or whose label is not shown before it.
+NARROW = """(width) => {
+  const problems = [];
+  for (const cell of document.querySelectorAll(".admin-table td")) {
+    const box = cell.getBoundingClientRect();
+    if (box.left < 0 || box.right > width) problems.push(["cell outside", cell.innerText]);
+    if (cell.scrollWidth > cell.clientWidth) problems.push(["clipped", cell.innerText]);
+    for (const inner of cell.querySelectorAll("*")) {
+      const part = inner.getBoundingClientRect();
+      if (part.width && (part.left < box.left - 1 || part.right > box.right + 1))
+        problems.push(["spills", inner.textContent]);
+    }
+    const label = cell.dataset.label;
+    const before = getComputedStyle(cell, "::before");
+    if (label && (before.content !== `"${label}: "` || before.display === "none"))
+      problems.push(["no label", label]);
+  }
+  const head = document.querySelector(".admin-table thead").getBoundingClientRect();
+  return { width: document.scrollingElement.scrollWidth, head: head.width * head.height,
+    cells: document.querySelectorAll(".admin-table td").length, problems: problems };
+}"""
+
+
+def test_the_admin_tables_fit_a_390px_phone(live: LiveKeyfob, rp: CallbackApp, admin: Page) -> None:
+    """The users, clients and audit tables of long names and addresses become labelled cards
+    on a 390 px phone: no sideways scrolling, every cell labelled, nothing cut off."""
+    runtime, store = live.runtime, live.runtime.store
+    made = client(live, rp, LONG_CLIENT, redirect_uris=[LONG_URI])
+    first, _ = live.call(
+        store.sign_in_identity, kind=WALLETS[0][0], address=WALLETS[0][1], public_key=None,
+        now=runtime.now(),
+    )  # fmt: skip
+    for kind, address in WALLETS[1:]:
+        live.call(
+            store.link_identity, user_id=first.id, kind=kind, address=address, public_key=None,
+            now=runtime.now(),
+        )  # fmt: skip
+    (admin_id,) = live.call(store.users_with_role, "admin")
+    for event in ("sso_redirect", "admin.permission_granted"):
+        live.call(
+            record_event, runtime, event, user_id=first.id, client_id=made.id, actor_id=admin_id,
+            ip=IPV6, delivery="query", redirect_uri=LONG_URI,
+        )  # fmt: skip
+    admin.set_viewport_size(PHONE)
+    try:
+        shown = {
+            "/admin/users": [ADMIN_NAME, *(address for _, address in WALLETS)],
+            "/admin/clients": [LONG_CLIENT, LONG_URI],
+            "/admin/audit": [ADMIN_NAME, LONG_CLIENT, IPV6, WALLETS[0][1]],
+        }
+        for path, long_texts in shown.items():
+            admin.goto(live.url + path)
+            text = admin.locator(".admin-table").inner_text()
+            assert all(long in text for long in long_texts), path
+            found = admin.evaluate(NARROW, PHONE["width"])
+            assert found["cells"] >= 4, path
+            assert found["width"] <= PHONE["width"], path
+            assert found["head"] <= 1, path  # the column heads are for screen readers only
+            assert found["problems"] == [], path
+    finally:
+        admin.set_viewport_size({"width": 1280, "height": 720})  # Playwright's default
