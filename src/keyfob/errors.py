@@ -9,6 +9,9 @@ The core raises these too; it just never looks at ``status``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class KeyfobError(Exception):
     """Base class: a failure with a stable ``code`` and a human-readable sentence."""
@@ -28,11 +31,27 @@ class KeyfobError(Exception):
 
 
 class InvalidRequest(KeyfobError):
-    """The request is malformed: a missing field, a wrong type, an unknown chain."""
+    """The request is malformed: a missing field, a wrong type, an unknown chain.
+
+    ``field`` names the input to blame when one is (see :func:`blame`): a form shown again
+    with the error marks that field invalid and moves the focus to it."""
 
     code = "invalid_request"
     status = 422
     default_message = "The request is malformed."
+    field: str | None = None
+
+
+@contextmanager
+def blame(field: str) -> Iterator[None]:
+    """Name ``field`` as the input to blame for an :class:`InvalidRequest` raised inside,
+    unless a nearer check named one already."""
+    try:
+        yield
+    except InvalidRequest as error:
+        if error.field is None:
+            error.field = field
+        raise
 
 
 class InvalidUrl(InvalidRequest):

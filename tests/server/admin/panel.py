@@ -102,3 +102,16 @@ async def sign_in_panel(server: Server, address: str = "0x" + "ad" * 20) -> Pane
     token = await sso_session(server, admin)
     server.client.cookies.set(PLAIN_COOKIE, token)
     return Panel(server, admin, token)
+
+
+def marked_invalid(page: str) -> list[str]:
+    """The names of the controls marked invalid: each described by the error and focused."""
+    names = []
+    for tag in re.findall(r"<(?:input|select|textarea)[^>]*>", page):
+        if 'aria-invalid="true"' in tag:
+            assert re.search(r'aria-describedby="form-error[ "]', tag), tag
+            assert " autofocus" in tag, tag
+            found = re.search(r'name="([a-z_]+)"', tag)
+            assert found is not None, tag
+            names.append(found.group(1))
+    return names

@@ -13,7 +13,7 @@ import pytest
 from keyfob.core.keys import generate_signing_key, public_jwk
 from keyfob.server.services.oidc_clients import settings_of
 from keyfob.store.records import ClientRecord
-from tests.server.admin.panel import Panel, sign_in_panel
+from tests.server.admin.panel import Panel, marked_invalid, sign_in_panel
 from tests.server.admin.test_clients import FORM, admin_events, create, shown
 from tests.server.conftest import Server
 
@@ -58,7 +58,7 @@ def changed(form: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
 
 
 def error_of(page: str) -> str:
-    found = re.search(r'<p class="error" role="alert">([^<]*)</p>', page)
+    found = re.search(r'<p class="error" role="alert" id="form-error">([^<]*)</p>', page)
     assert found is not None, page
     return html.unescape(found.group(1))
 
@@ -250,6 +250,14 @@ BAD = [
 ]  # fmt: skip
 
 
+# The field an error of BAD is tied to, where it is not the last one the case changes.
+BLAMED = {
+    "private_key_jwt needs the client's": "jwks",
+    "The redirect URIs are on 2 hosts": "subject_type",
+    "needs a redirect URI": "subject_type",
+}
+
+
 @pytest.mark.parametrize("form", ["create", "edit"])
 @pytest.mark.parametrize(("changes", "message"), BAD, ids=[m[:40] for _, m in BAD])
 async def test_a_bad_setting_is_refused_and_nothing_is_stored(
@@ -263,6 +271,7 @@ async def test_a_bad_setting_is_refused_and_nothing_is_stored(
     assert response.status_code == 422
     assert message in error_of(response.text)
     assert "<fieldset" in response.text  # the form again, not an error page
+    assert marked_invalid(response.text) == [BLAMED.get(message, list(changes)[-1])]
     assert await server.runtime.store.list_clients() == [before]  # not even its updated_at
     assert [event.event for event in await admin_events(panel)] == ["admin.client_created"]
 

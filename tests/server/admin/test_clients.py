@@ -7,7 +7,7 @@ import uuid
 
 from keyfob.server.services.clients import client_secret
 from keyfob.store.records import AuditEvent
-from tests.server.admin.panel import Panel, sign_in_panel
+from tests.server.admin.panel import Panel, marked_invalid, sign_in_panel
 from tests.server.conftest import Server
 
 FORM = {
@@ -94,6 +94,7 @@ async def test_bad_input_shows_the_form_again_and_creates_nothing(server: Server
         response = await panel.post("/admin/clients/new", {**FORM, **changes})
         assert response.status_code == 422, changes
         assert 'class="error"' in response.text
+        assert marked_invalid(response.text) == list(changes)
     assert await server.runtime.store.list_clients() == []
     assert await admin_events(panel) == []
 
@@ -130,6 +131,7 @@ async def test_edit_saves_and_redirects(server: Server) -> None:
         f"/admin/clients/{client_id}", {**edited, "token_lifetime_minutes": ""}
     )
     assert refused.status_code == 422
+    assert marked_invalid(refused.text) == ["token_lifetime_minutes"]
     assert (await server.runtime.store.get_client(client_id)) == client
     events = [event.event for event in await admin_events(panel)]
     assert events == ["admin.client_updated", "admin.client_created"]

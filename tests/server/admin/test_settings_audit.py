@@ -9,7 +9,7 @@ import pytest
 from keyfob.server.admin import audit_log
 from keyfob.server.services.audit import record_event
 from keyfob.server.services.clients import create_client
-from tests.server.admin.panel import sign_in_panel
+from tests.server.admin.panel import marked_invalid, sign_in_panel
 from tests.server.conftest import Server
 
 
@@ -34,6 +34,8 @@ async def test_settings_are_validated(server: Server, token: str, sso: str) -> N
     )
     assert response.status_code == 422
     assert 'class="error"' in response.text
+    bad = "authorized_client_lifetime_minutes" if token == "5" else "token_lifetime_minutes"
+    assert marked_invalid(response.text) == [bad]
     assert await server.runtime.store.admin_settings() == {}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from keyfob.errors import InvalidRequest
+from keyfob.errors import InvalidRequest, blame
 from keyfob.server.admin.guard import admin_endpoint, admin_form, current_admin, form_text
 from keyfob.server.admin.views import page, see_other
 from keyfob.server.services.clients import default_lifetimes, parse_minutes
@@ -70,9 +70,10 @@ async def save_settings(request: Request) -> Response:
     values = {key: form_text(form, key).strip() for key in LIFETIME_SETTINGS}
     try:
         for key, what in LIFETIME_SETTINGS.items():
-            parse_minutes(values[key], what)
+            with blame(key):
+                parse_minutes(values[key], what)
     except InvalidRequest as error:
-        context = {"values": values, "error": error.message}
+        context = {"values": values, "error": error.message, "error_field": error.field}
         return page(request, admin, "settings.html", context, status=422)
     for key in LIFETIME_SETTINGS:
         await admin.runtime.store.set_admin_setting(key, str(int(values[key])))

@@ -12,7 +12,7 @@ from typing import Any
 
 from starlette.datastructures import FormData
 
-from keyfob.errors import InvalidRequest
+from keyfob.errors import InvalidRequest, blame
 from keyfob.server.admin.guard import form_text
 from keyfob.server.services.clients import parse_minutes
 from keyfob.server.services.oidc_clients import (
@@ -42,17 +42,19 @@ def _lines(form: FormData, name: str) -> list[str]:
 
 def _refresh_minutes(text: str) -> int | None:
     """The refresh token lifetime field: None when left empty (the server's default)."""
-    return parse_minutes(text, "The refresh token lifetime") if text else None
+    with blame("refresh_lifetime_minutes"):
+        return parse_minutes(text, "The refresh token lifetime") if text else None
 
 
 def form_settings(
     form: FormData, redirect_uris: tuple[str, ...], *, sector: str | None = None
 ) -> OidcSettings:
     """The checked settings the form asks for (``sector``: the client's pairwise sector, kept);
-    :class:`InvalidRequest` for any bad one."""
+    :class:`InvalidRequest` for any bad one, blaming its field."""
     client_type = form_text(form, "client_type")
-    if client_type not in ("confidential", "public"):
-        raise InvalidRequest("The client type is confidential or public.")
+    with blame("client_type"):
+        if client_type not in ("confidential", "public"):
+            raise InvalidRequest("The client type is confidential or public.")
     jwks = form_text(form, "jwks").strip()
     backchannel = form_text(form, "backchannel_logout_uri").strip()
     scopes = [value for value in form.getlist("scopes") if isinstance(value, str)]

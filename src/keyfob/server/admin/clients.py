@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from keyfob.core.redirects import DELIVERIES
-from keyfob.errors import InvalidRequest, UnknownClient
+from keyfob.errors import InvalidRequest, UnknownClient, blame
 from keyfob.server.admin import client_oidc_form
 from keyfob.server.admin.guard import (
     Admin,
@@ -45,7 +45,8 @@ from keyfob.store.records import ClientRecord
 def _minutes(form: FormData, name: str, what: str) -> int | None:
     """A lifetime field: None when left empty, else 1 to a year."""
     text = form_text(form, name).strip()
-    return parse_minutes(text, what) if text else None
+    with blame(name):
+        return parse_minutes(text, what) if text else None
 
 
 def _fields(form: FormData) -> dict[str, Any]:
@@ -106,7 +107,7 @@ async def _client_form(
         context["secret_use"] = secret_use(client.token_endpoint_auth_method)
     if error is None:
         return page(request, admin, "client_form.html", context)
-    context["error"] = error.message
+    context["error"], context["error_field"] = error.message, error.field
     return page(request, admin, "client_form.html", context, status=422)
 
 
@@ -181,7 +182,8 @@ async def update_client(request: Request) -> Response:
         fields = _fields(form)
         for key in ("token_lifetime_minutes", "authorized_client_lifetime_minutes"):
             if fields[key] is None:
-                raise InvalidRequest("Both lifetimes are required.")
+                with blame(key):
+                    raise InvalidRequest("Both lifetimes are required.")
         sector = client.sector_identifier
         oidc = client_oidc_form.form_settings(form, fields["redirect_uris"], sector=sector)
         changes = fields | as_changes(oidc)

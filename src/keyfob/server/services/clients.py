@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from keyfob.core.client_tokens import issue_client_token, new_client_secret
 from keyfob.core.redirects import DELIVERIES, check_redirect_uri
 from keyfob.core.secretbox import seal, unseal
-from keyfob.errors import InvalidRequest, StateRequired, UnknownClient
+from keyfob.errors import InvalidRequest, StateRequired, UnknownClient, blame
 from keyfob.server.infra.runtime import Runtime
 from keyfob.server.infra.sealing import CLIENT_PURPOSE
 from keyfob.store.records import ClientRecord, UserRecord
@@ -73,13 +73,17 @@ def parse_minutes(text: str, what: str) -> int:
 def check_client_fields(
     *, name: str, redirect_uris: Sequence[str], token_delivery: str
 ) -> tuple[str, tuple[str, ...]]:
-    """The cleaned name and redirect URIs (duplicates dropped), or InvalidRequest."""
+    """The cleaned name and redirect URIs (duplicates dropped), or InvalidRequest (blaming
+    the argument at fault, by its name)."""
     name = name.strip()
-    if not 1 <= len(name) <= 255:
-        raise InvalidRequest("A client's name is 1 to 255 characters.")
-    if token_delivery not in DELIVERIES:
-        raise InvalidRequest("The token is delivered by query, fragment or form_post.")
-    uris = tuple(dict.fromkeys(check_redirect_uri(uri) for uri in redirect_uris))
+    with blame("name"):
+        if not 1 <= len(name) <= 255:
+            raise InvalidRequest("A client's name is 1 to 255 characters.")
+    with blame("token_delivery"):
+        if token_delivery not in DELIVERIES:
+            raise InvalidRequest("The token is delivered by query, fragment or form_post.")
+    with blame("redirect_uris"):
+        uris = tuple(dict.fromkeys(check_redirect_uri(uri) for uri in redirect_uris))
     return name, uris
 
 

@@ -20,7 +20,7 @@ from keyfob.core.oidc_subjects import sector_identifier
 from keyfob.core.redirects import check_redirect_uri
 from keyfob.core.rfc6749 import parse_scope
 from keyfob.core.rfc8707 import check_resource
-from keyfob.errors import InvalidRequest, InvalidScope, InvalidTarget, NotFound
+from keyfob.errors import InvalidRequest, InvalidScope, InvalidTarget, NotFound, blame
 from keyfob.server.infra.runtime import Runtime
 from keyfob.server.services.clients import check_lifetime
 from keyfob.store.clients import CLEAR
@@ -101,53 +101,70 @@ def oidc_settings(
     sector: str | None = None,
 ) -> OidcSettings:
     """The checked OpenID Connect settings of a client with ``redirect_uris``, or
-    :class:`InvalidRequest` saying what is wrong; nothing is read or written.
+    :class:`InvalidRequest` saying what is wrong (blaming the setting, by its record name);
+    nothing is read or written.
 
     ``sector`` is the pairwise sector the client has now: a pairwise client keeps it (its
     users' ``sub`` do not change when its redirect URIs do); one that becomes pairwise gets
     the host its redirect URIs share."""
     method = auth_method or ("none" if public else "client_secret_basic")
-    _choice(method, AUTH_METHODS, "The token endpoint authentication method")
-    if public != (method == "none"):
-        raise InvalidRequest("A public client authenticates with none, and only a public one.")
-    if method == "private_key_jwt" and not jwks:
-        raise InvalidRequest("private_key_jwt needs the client's public keys (a JWKS).")
-    try:
-        wanted = parse_scope(scopes)
-    except InvalidScope as error:
-        raise InvalidRequest(error.message) from None
-    if "openid" not in wanted:
-        raise InvalidRequest("An OpenID Connect client needs the openid scope.")
-    for scope in wanted:
-        _choice(scope, SCOPES, "Each scope")
-    _choice(subject_type, SUBJECT_TYPES, "The subject type")
-    _choice(id_token_alg, ID_TOKEN_ALGORITHMS, "The ID token algorithm")
+    with blame("token_endpoint_auth_method"):
+        _choice(method, AUTH_METHODS, "The token endpoint authentication method")
+        if public != (method == "none"):
+            raise InvalidRequest("A public client authenticates with none, and only a public one.")
+    with blame("jwks"):
+        if method == "private_key_jwt" and not jwks:
+            raise InvalidRequest("private_key_jwt needs the client's public keys (a JWKS).")
+    with blame("scopes"):
+        try:
+            wanted = parse_scope(scopes)
+        except InvalidScope as error:
+            raise InvalidRequest(error.message) from None
+        if "openid" not in wanted:
+            raise InvalidRequest("An OpenID Connect client needs the openid scope.")
+        for scope in wanted:
+            _choice(scope, SCOPES, "Each scope")
+    with blame("subject_type"):
+        _choice(subject_type, SUBJECT_TYPES, "The subject type")
+    with blame("id_token_alg"):
+        _choice(id_token_alg, ID_TOKEN_ALGORITHMS, "The ID token algorithm")
     if subject_type == "public":
         sector = None
     elif sector is None:
-        sector = sector_identifier(redirect_uris=redirect_uris, sector_identifier_uri=None)
-    if refresh_lifetime_minutes is not None:
-        check_lifetime(refresh_lifetime_minutes, "The refresh token lifetime")
-    try:
-        checked_resources = tuple(dict.fromkeys(check_resource(r) for r in resources))
-    except InvalidTarget as error:
-        raise InvalidRequest(error.message) from None
+        with blame("subject_type"):  # pairwise, but the redirect URIs share no host
+            sector = sector_identifier(redirect_uris=redirect_uris, sector_identifier_uri=None)
+    with blame("refresh_lifetime_minutes"):
+        if refresh_lifetime_minutes is not None:
+            check_lifetime(refresh_lifetime_minutes, "The refresh token lifetime")
+    with blame("resources"):
+        try:
+            checked_resources = tuple(dict.fromkeys(check_resource(r) for r in resources))
+        except InvalidTarget as error:
+            raise InvalidRequest(error.message) from None
+    with blame("post_logout_redirect_uris"):
+        post_logout = tuple(
+            dict.fromkeys(_uri(u, "post-logout redirect URI") for u in post_logout_redirect_uris)
+        )
+    with blame("backchannel_logout_uri"):
+        backchannel = (
+            None
+            if backchannel_logout_uri is None
+            else _uri(backchannel_logout_uri, "back-channel logout URI")
+        )
+    with blame("jwks"):
+        checked_jwks = None if jwks is None else _jwks(jwks)
     return OidcSettings(
         client_type="public" if public else "confidential",
         token_endpoint_auth_method=method,
         scopes=wanted,
-        post_logout_redirect_uris=tuple(
-            dict.fromkeys(_uri(u, "post-logout redirect URI") for u in post_logout_redirect_uris)
-        ),
+        post_logout_redirect_uris=post_logout,
         subject_type=subject_type,
         sector_identifier=sector,
         id_token_alg=id_token_alg,
-        backchannel_logout_uri=None
-        if backchannel_logout_uri is None
-        else _uri(backchannel_logout_uri, "back-channel logout URI"),
+        backchannel_logout_uri=backchannel,
         first_party=first_party,
         issue_refresh_tokens=issue_refresh_tokens,
-        jwks=None if jwks is None else _jwks(jwks),
+        jwks=checked_jwks,
         resources=checked_resources,
         synthetic_email=synthetic_email,
         refresh_lifetime_minutes=refresh_lifetime_minutes,

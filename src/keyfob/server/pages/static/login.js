@@ -17,7 +17,9 @@
 
   async function passkey(mediation) {
     const name = mediation ? "" : username.value.trim();
-    const json = await kf.postJSON(page.dataset.optionsUrl, name ? { username: name } : {});
+    const json = await kf
+      .postJSON(page.dataset.optionsUrl, name ? { username: name } : {})
+      .catch(kf.blame(username));
     const request = { publicKey: kf.requestOptions(json) };
     if (mediation) {
       autofill = new AbortController();
@@ -48,12 +50,14 @@
     }
     if (autofill) autofill.abort();
     button.disabled = true;
+    kf.markInvalid(username, false);
     kf.showStatus("Waiting for your passkey…");
     try {
       await passkey(false);
     } catch (error) {
       kf.showStatus(kf.explain(error), "error");
       button.disabled = false;
+      if (error && error.field) kf.markInvalid(error.field, true);
     }
   });
 

@@ -96,6 +96,33 @@
     return (error && error.message) || "Something went wrong. Try again.";
   }
 
+  // A call refused with one of these codes names its input as wrong (a malformed or taken
+  // username); blame(input) as a call's catch tags its error with the input it sent.
+  const FIELD_CODES = ["invalid_request", "conflict"];
+
+  function blame(input) {
+    return function (error) {
+      if (error && FIELD_CODES.indexOf(error.code) >= 0) error.field = input;
+      throw error;
+    };
+  }
+
+  // Tie the status line's error to ``input`` (aria-invalid, aria-describedby) and focus it;
+  // with ``invalid`` false, undo that.
+  function markInvalid(input, invalid) {
+    const ids = (input.getAttribute("aria-describedby") || "").split(" ")
+      .filter((id) => id && id !== "status");
+    if (invalid) ids.unshift("status");
+    if (ids.length) input.setAttribute("aria-describedby", ids.join(" "));
+    else input.removeAttribute("aria-describedby");
+    if (!invalid) {
+      input.removeAttribute("aria-invalid");
+      return;
+    }
+    input.setAttribute("aria-invalid", "true");
+    input.focus();
+  }
+
   function target(page) {
     const body = {};
     if (page.dataset.redirectUri) body.redirectUri = page.dataset.redirectUri;
@@ -105,7 +132,7 @@
 
   window.keyfob = {
     b64urlToBytes, bytesToB64url, creationOptions, requestOptions, credentialJSON,
-    postJSON, showStatus, explain, target,
+    postJSON, showStatus, explain, target, blame, markInvalid,
     supported: typeof window.PublicKeyCredential === "function",
   };
 })();

@@ -14,13 +14,14 @@
       return;
     }
     button.disabled = true;
+    kf.markInvalid(username, false);
     kf.showStatus("Creating your passkey…");
     try {
       const request = {};
       const name = username.value.trim();
       if (name) request.username = name;
       if (page.dataset.mode === "enroll") request.token = page.dataset.token;
-      const json = await kf.postJSON(page.dataset.optionsUrl, request);
+      const json = await kf.postJSON(page.dataset.optionsUrl, request).catch(kf.blame(username));
       const credential = await navigator.credentials.create({
         publicKey: kf.creationOptions(json),
       });
@@ -33,6 +34,7 @@
     } catch (error) {
       kf.showStatus(kf.explain(error), "error");
       button.disabled = false;
+      if (error && error.field) kf.markInvalid(error.field, true);
     }
   });
 })();
