@@ -52,7 +52,7 @@ def flash(page: Page, done: str) -> str:
 
 
 def sign_out(live: LiveKeyfob, page: Page) -> None:
-    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign out", exact=True).click()
     page.wait_for_url(f"{live.url}/account/login")
 
 

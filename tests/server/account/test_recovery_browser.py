@@ -99,13 +99,10 @@ def test_lose_every_key_and_recover_with_a_code(
     page.goto(f"{live.url}/account")
     assert "Signed in as alice" in page.locator(".lead").inner_text()
 
-    # The step-up grant the account page's passkey confirmation would set (that page is not
-    # in this branch): the same service, this SSO session, the page's audience.
-    grant = live.call(_grant, live.runtime, _cookie(context, PLAIN_COOKIE))
-    context.add_cookies(
-        [{"name": COOKIE, "value": grant, "url": f"{live.url}/account", "httpOnly": True}]
-    )
+    # New codes need a fresh proof: the page asks the passkey to confirm, then posts.
     page.get_by_role("button", name="Generate new codes").click()
+    page.get_by_role("heading", name="Confirm it is you").wait_for()
+    page.get_by_role("button", name="Confirm with a passkey").click()
     page.wait_for_selector("#recovery-codes")
     codes = page.locator("#recovery-codes code").all_inner_texts()
     assert len(codes) == 10
@@ -115,7 +112,7 @@ def test_lose_every_key_and_recover_with_a_code(
     # Every key lost: the authenticator forgets its passkey, the session is signed out.
     passkey.cdp.send("WebAuthn.clearCredentials", {"authenticatorId": passkey.authenticator_id})
     assert passkey.credentials() == []
-    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign out", exact=True).click()
     page.wait_for_url(f"{live.url}/account/login")
     context.clear_cookies()
 
@@ -131,7 +128,23 @@ def test_lose_every_key_and_recover_with_a_code(
     user_id = _check_signed_in_with_grant(live, context, "recovery_code")
     events = live.call(live.runtime.store.audit_events, event="sign_in", user_id=user_id)
     assert json.loads(events[0].detail) == {"method": "recovery_code"}
-    # Here the user would add a new passkey on the account page (not in this branch).
+
+    # The recovery sign-in is the fresh proof: a new passkey is added without a confirmation.
+    page.get_by_label("Name of the new passkey").fill("New phone")
+    page.get_by_role("button", name="Add a passkey").click()
+    page.wait_for_url(f"{live.url}/account?done=passkey_added")
+    assert page.get_by_role("heading", name="Confirm it is you").is_hidden()
+    assert len(passkey.credentials()) == 1
+    added = live.call(live.runtime.store.audit_events, event="passkey_added", user_id=user_id)
+    assert len(added) == 1
+
+    # And it signs in: the account is back in its holder's hands.
+    page.get_by_role("button", name="Sign out", exact=True).click()
+    page.wait_for_url(f"{live.url}/account/login")
+    page.get_by_role("button", name="Sign in with a passkey").click()
+    page.wait_for_url(f"{live.url}/account")
+    assert "Signed in as alice" in page.locator(".lead").inner_text()
+    assert "New phone" in page.locator("#passkeys").inner_text()
 
 
 def test_an_admins_recovery_link_signs_in_from_its_fragment(

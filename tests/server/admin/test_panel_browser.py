@@ -181,7 +181,7 @@ def test_admin_signs_out_and_a_passkey_without_user_verification_is_refused(
     page.get_by_role("button", name="Register admin passkey").click()
     page.wait_for_url(f"{live.url}/admin/clients")
 
-    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign out", exact=True).click()
     page.wait_for_url(f"{live.url}/admin/login")
     (signed_out,) = live.call(store.audit_events, event="admin.sign_out")
     page.goto(f"{live.url}/admin/clients")

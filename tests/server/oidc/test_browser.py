@@ -148,7 +148,7 @@ def test_wallet_sign_in_with_injected_provider(
         }
         page.goto(f"{live.url}/oidc/logout?{urlencode(bye)}")
         assert any(c["name"] == PLAIN_COOKIE for c in context.cookies())
-        page.get_by_role("button", name="Sign out").click()
+        page.get_by_role("button", name="Sign out", exact=True).click()
         page.wait_for_url(f"{rp.post_logout_uri}&state=bye-3")
         assert not any(c["name"] == PLAIN_COOKIE for c in context.cookies())
     finally:

@@ -69,6 +69,11 @@ AUDITED: dict[Route, str] = {
     ("GET", "/docs"): "Swagger UI",
     ("GET", "/account/login"): "account sign-in",
     ("GET", "/account"): "the account page, signed in",
+    ("POST", "/account/recovery-codes"): "new recovery codes, shown once",
+    ("GET", "/account/recover"): "recovery sign-in with a code",
+    ("POST", "/account/recover"): "recovery sign-in, a code refused",
+    ("GET", "/account/recover/link"): "recovery sign-in with an admin's link",
+    ("POST", "/admin/users/{user_id}/recovery-link"): "a user's recovery link, shown once",
     ("GET", "/admin/login"): "admin sign-in",
     ("GET", "/admin/enroll"): "admin enrolment",
     ("GET", "/admin/clients"): "client list",
@@ -87,6 +92,7 @@ AUDITED: dict[Route, str] = {
 }
 _SCRIPTS = "JSON for the page's scripts"
 _REDIRECT = "redirects (its errors: the error page, audited)"
+_ACCOUNT_FORM = "redirects (its errors: GET /account's page, the message beside the form)"
 # Every other route outside the OpenAPI document (which is JSON throughout), and why it has no
 # page of its own to audit.
 NO_PAGE: dict[Route, str] = {
@@ -119,6 +125,17 @@ NO_PAGE: dict[Route, str] = {
     ("POST", "/admin/enroll/options"): _SCRIPTS,
     ("POST", "/admin/enroll/verify"): _SCRIPTS,
     ("POST", "/account/sign-out"): _REDIRECT,
+    ("POST", "/account/step-up/options"): _SCRIPTS,
+    ("POST", "/account/step-up/verify"): _SCRIPTS,
+    ("POST", "/account/passkeys/options"): _SCRIPTS,
+    ("POST", "/account/passkeys/verify"): _SCRIPTS,
+    ("POST", "/account/wallets"): _SCRIPTS,
+    ("POST", "/account/passkeys/{identity_id}/rename"): _ACCOUNT_FORM,
+    ("POST", "/account/methods/{identity_id}/remove"): _ACCOUNT_FORM,
+    ("POST", "/account/sessions/end"): _ACCOUNT_FORM,
+    ("POST", "/account/sessions/end-all"): _ACCOUNT_FORM,
+    ("POST", "/account/apps/revoke"): _ACCOUNT_FORM,
+    ("POST", "/account/recover/link"): "redirects, or GET /account/recover/link's page",
     ("GET", "/admin"): _REDIRECT,
     ("POST", "/admin/sign-out"): _REDIRECT,
     ("POST", "/admin/clients/{client_id}/delete"): _REDIRECT,
@@ -313,7 +330,7 @@ def hosted_and_oidc_pages(
         page.wait_for_url(f"{live.url}/oidc/consent?*")
         walk.audit(page, ("GET", "/oidc/consent"), "consent")
         walk.goto(page, ("GET", "/oidc/logout"), "logout confirmation", "/oidc/logout")
-        page.get_by_role("button", name="Sign out").click()
+        page.get_by_role("button", name="Sign out", exact=True).click()
         page.wait_for_url(f"{live.url}/oidc/logout/confirm")
         walk.audit(page, ("POST", "/oidc/logout/confirm"), "signed out of keyfob")
 
@@ -332,6 +349,21 @@ def hosted_and_oidc_pages(
         page.get_by_role("button", name="Sign in with a passkey").click()
         page.wait_for_url(f"{live.url}/account")
         walk.audit(page, ("GET", "/account"), "account page")
+        page.get_by_role("button", name="Generate new codes").click()
+        page.get_by_role("heading", name="Confirm it is you").wait_for()
+        walk.audit(page, ("GET", "/account"), "account page, confirming a change")
+        page.get_by_role("button", name="Confirm with a passkey").click()
+        page.locator("#recovery-codes").wait_for()
+        walk.audit(page, ("POST", "/account/recovery-codes"), "new recovery codes")
+        page.context.clear_cookies()
+        walk.goto(page, ("GET", "/account/recover"), "recovery sign-in", "/account/recover")
+        page.get_by_label("Username or account id").fill(USER_NAME)
+        page.get_by_label("Recovery code").fill("AAAA-BBBB-CCCC-DDDD")
+        page.get_by_role("button", name="Sign in with a recovery code").click()
+        page.locator(".error").first.wait_for()
+        walk.audit(page, ("POST", "/account/recover"), "recovery sign-in, refused")
+        route = ("GET", "/account/recover/link")
+        walk.goto(page, route, "recovery link", "/account/recover/link")
     finally:
         context.close()
 
@@ -380,6 +412,9 @@ def admin_pages(walk: Walk, chromium: Browser, page: Page) -> None:
     walk.goto(page, ("GET", "/admin/users"), "user list", "/admin/users")
     page.get_by_role("link", name=USER_NAME).click()
     walk.audit(page, ("GET", "/admin/users/{user_id}"), "a user")
+    page.get_by_role("button", name="Create recovery link").click()
+    walk.audit(page, ("POST", "/admin/users/{user_id}/recovery-link"), "a recovery link")
+    page.go_back()
     page.get_by_role("link", name="Delete this user…").click()
     walk.audit(page, ("GET", "/admin/users/{user_id}/delete"), "delete a user")
     walk.goto(page, ("GET", "/admin/users/{user_id}"), "admin error page", "/admin/users/nobody")

@@ -66,7 +66,7 @@ def test_the_example_app(
         page.get_by_role("button", name="Ask keyfob who I am").click()
         output.filter(has_text='"username":"carol"').wait_for()
         assert output.inner_text().startswith("200\n")
-        page.get_by_role("button", name="Sign out").click()
+        page.get_by_role("button", name="Sign out", exact=True).click()
         status.filter(has_text="Signed out.").wait_for()
 
         page.get_by_role("button", name="Sign in with Ethereum").click()
@@ -82,7 +82,7 @@ def test_the_example_app(
         page.get_by_role("button", name="Call the example API").click()
         output.filter(has_text='"items"').wait_for()
         assert output.inner_text().startswith("200\n")
-        page.get_by_role("button", name="Sign out").click()
+        page.get_by_role("button", name="Sign out", exact=True).click()
         status.filter(has_text="Signed out.").wait_for()
         assert page.get_by_role("button", name="Sign in with a passkey").is_visible()
     finally:
