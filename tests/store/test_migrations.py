@@ -51,7 +51,7 @@ def differences(connection: Connection) -> list[Any]:
 
 
 async def test_upgrade_creates_every_table(empty_database_url: str) -> None:
-    assert HEAD == "0004"
+    assert HEAD == "0007"
     await migrate(empty_database_url)
     assert await run(empty_database_url, tables) == {*metadata.tables, VERSION_TABLE}
     assert await run(empty_database_url, version) == HEAD
@@ -235,3 +235,27 @@ async def test_downgrades_keep_client_permissions(empty_database_url: str) -> No
     dropping the old copy would cascade into client_permissions."""
     await migrate(empty_database_url)
     assert await run(empty_database_url, _permissions_across_downgrades) == [("u", "c")]
+
+
+def _client_across_0007(connection: Connection) -> Any:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.downgrade(config, "0004")
+    connection.execute(
+        text(
+            "INSERT INTO clients (id, name, sealed_secret, redirect_uris, registration_enabled, "
+            "open_to_all, token_lifetime_minutes, authorized_client_lifetime_minutes, "
+            "token_delivery, created_at, updated_at) VALUES ('c', 'app', :secret, '[]', "
+            ":no, :no, 5, 1440, 'query', '2030-01-01 00:00:00', '2030-01-01 00:00:00')"
+        ),
+        {"secret": b"s", "no": False},
+    )
+    command.upgrade(config, "head")
+    connection.commit()
+    return connection.execute(text("SELECT logo_uri FROM clients WHERE id = 'c'")).one()
+
+
+async def test_0007_gives_existing_clients_no_logo(empty_database_url: str) -> None:
+    """A client from before 0007 has no logo: its pages look as they did."""
+    await migrate(empty_database_url)
+    assert await run(empty_database_url, _client_across_0007) == (None,)

@@ -10,6 +10,7 @@
 "use strict";
 (function () {
   const encoder = new TextEncoder();
+  const t = window.keyfob.t;
 
   function hex(bytes) {
     return Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, "0")).join("");
@@ -23,7 +24,7 @@
   async function ethereum() {
     const provider = window.ethereum;
     const accounts = await provider.request({ method: "eth_requestAccounts" });
-    if (!accounts || !accounts.length) throw new Error("The wallet shared no account.");
+    if (!accounts || !accounts.length) throw new Error(t("The wallet shared no account."));
     const address = accounts[0];
     const message = await messageFor("ethereum", address);
     const signature = await provider.request({
@@ -59,7 +60,7 @@
     const connected = await wallet.features["standard:connect"].connect();
     const accounts = (connected && connected.accounts) || wallet.accounts || [];
     const account = accounts[0];
-    if (!account) throw new Error("The wallet shared no account.");
+    if (!account) throw new Error(t("The wallet shared no account."));
     const message = await messageFor("solana", account.address);
     const [signed] = await wallet.features["solana:signMessage"].signMessage({
       account: account,
