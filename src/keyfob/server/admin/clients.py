@@ -203,7 +203,8 @@ async def update_client(request: Request) -> Response:
     if updated is None:
         raise UnknownClient()
     changed = changed_settings(client, oidc)
-    logo = {"logo_uri": updated.logo_uri} if updated.logo_uri != client.logo_uri else {}
+    # A changed logo is audited; a removed one as "" (the log drops None).
+    logo = {"logo_uri": updated.logo_uri or ""} if updated.logo_uri != client.logo_uri else {}
     await admin.audit(
         "client_updated", client_id=client.id, name=fields["name"], oidc=changed or None, **logo
     )
