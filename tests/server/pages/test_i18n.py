@@ -8,6 +8,7 @@ from starlette.requests import Request
 from keyfob.server.pages.i18n import (
     LOCALES,
     catalog,
+    error_sentences,
     negotiate,
     page_gettext,
     parse_accept_language,
@@ -90,6 +91,23 @@ def test_script_strings_are_the_translated_script_messages() -> None:
     assert "Sign in with a passkey" not in messages  # the template's, not a script's
     german = catalog("de").script_strings
     assert german["Waiting for your passkey…"] == "Warten auf Ihren Passkey…"
-    assert set(german) <= set(messages)
+    assert {key for key in german if not key.startswith("error:")} <= set(messages)
     assert catalog("en").script_strings == {}  # English pages carry no catalog
     assert set(LOCALES) == {"en", "de"}
+
+
+def test_error_sentences_by_exact_sentence_then_by_code() -> None:
+    german = catalog("de")
+    assert german.error_sentence("unknown_client", "There is no app with this client id.") == (
+        "Es gibt keine App mit dieser Client-ID."
+    )
+    detailed = "This passkey's signature counter went from 7 to 3, a sign ..."
+    assert german.error_sentence("sign_count_regression", detailed).startswith(
+        "Der Signaturzähler dieses Passkeys ist zurückgegangen"
+    )
+    assert german.error_sentence("no_such_code", "Some sentence.") == "Some sentence."
+    assert catalog("en").error_sentence("sign_count_regression", detailed) == detailed
+    assert error_sentences()["registration_disabled"] == (
+        "This app does not allow new accounts to register here."
+    )
+    assert "step_up_required" not in error_sentences()  # not a page error sentence

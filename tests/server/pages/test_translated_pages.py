@@ -132,6 +132,22 @@ def test_the_json_catalog_is_escaped_for_html() -> None:
     assert script_strings(html) == {"x": "</script><script>alert(1)</script>"}
 
 
+async def test_error_pages_translate_by_sentence_else_by_code(server: Server) -> None:
+    client = await new_client(server, require_state=True)
+    english, german = await both(server, f"/auth/login/{client.id}?redirectUri={APP}", 400)
+    # The sentence names the app, so no catalog has it: the code's general sentence instead.
+    assert "Demo &lt;App&gt; requires a state" in english
+    assert "Diese App verlangt in ihren Anmeldeanfragen einen state." in visible_texts(german)
+    assert_translated(english, german)
+    english, german = await both(
+        server, f"/auth/login/{client.id}?redirectUri=https://x.example/", 400
+    )
+    assert (
+        "Die Weiterleitungs-URI in diesem Link ist für diese App nicht registriert, daher "
+        "schickt keyfob Ihre Anmeldung nicht dorthin."
+    ) in visible_texts(german)
+
+
 @pytest.mark.parametrize(
     "path",
     [
@@ -162,8 +178,15 @@ async def test_registration_and_its_refusal_in_german(server: Server) -> None:
     refused = await server.post(
         f"/auth/registration/{closed.id}/options", {}, headers={"Accept-Language": "de"}
     )
+    # JSON errors stay English; the page translates them (here by their code).
     assert refused.json()["error"] == "registration_disabled"
-    assert refused.json()["message"].startswith("Demo <App> lässt hier")
+    assert refused.json()["message"].startswith("Demo <App> does not let new accounts")
+    strings = script_strings(german_page := (await both(server, f"/auth/login/{client.id}"))[1])
+    assert strings is not None
+    assert strings["error:registration_disabled"] == (
+        "Diese App erlaubt hier keine Registrierung neuer Konten."
+    )
+    assert german_page
 
 
 async def test_signed_in_pages_in_german(server: Server, node_clients: NodeClients) -> None:

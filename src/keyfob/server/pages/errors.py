@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from keyfob.errors import KeyfobError
-from keyfob.server.pages.i18n import N_
+from keyfob.server.pages.i18n import N_, catalog, request_locale
 from keyfob.server.pages.render import render
 
 _TITLES = {
@@ -29,12 +29,13 @@ _SERVER_ERROR, _REFUSED = N_("Something went wrong"), N_("Request refused")
 
 
 def error_page(request: Request, error: KeyfobError) -> HTMLResponse:
-    """A readable page for ``error``: its sentence and status, never a traceback (the title
-    in the page's language, the sentence too if it is one of
-    :data:`~keyfob.server.pages.error_texts.PAGE_ERRORS`)."""
+    """A readable page for ``error``: its sentence and status, never a traceback; the title in
+    the page's language, the sentence as
+    :meth:`~keyfob.server.pages.i18n.Catalog.error_sentence` finds it."""
     status = error.status if 400 <= error.status < 600 else 400
     title = _TITLES.get(status, _SERVER_ERROR if status >= 500 else _REFUSED)
-    context = {"title": title, "message": error.message, "code": error.code}
+    message = catalog(request_locale(request)).error_sentence(error.code, error.message)
+    context = {"title": title, "message": message, "code": error.code}
     return render(request, "message.html", context, status=status)
 
 

@@ -157,14 +157,13 @@ async def login_wallet(
     return await continue_to(request, runtime, user, wallet_amr(), next_url)
 
 
-async def _registration_client(request: Request, runtime: Runtime, client_id: str) -> ClientRecord:
+_NO_REGISTRATION = N_("%(name)s does not let new accounts register here; ask its administrator.")
+
+
+async def _registration_client(runtime: Runtime, client_id: str) -> ClientRecord:
     client = await get_client(runtime, client_id)
     if not client.registration_enabled:
-        _ = page_gettext(request)
-        raise RegistrationDisabled(
-            _("%(name)s does not let new accounts register here; ask its administrator.")
-            % {"name": client.name}
-        )
+        raise RegistrationDisabled(_NO_REGISTRATION % {"name": client.name})
     return client
 
 
@@ -176,8 +175,14 @@ async def registration_page(
     redirect_uri: RedirectUri = None,
     state: State = None,
 ) -> Response:
-    """The page that creates an account with a passkey for a client app."""
-    client = await _registration_client(request, runtime, client_id)
+    """The page that creates an account with a passkey for a client app (a 403 page saying so,
+    in the page's language, when the client lets no one register)."""
+    client = await get_client(runtime, client_id)
+    if not client.registration_enabled:
+        _ = page_gettext(request)
+        refused = RegistrationDisabled(_(_NO_REGISTRATION) % {"name": client.name})
+        context = {"title": N_("Access denied"), "message": refused.message, "code": refused.code}
+        return render(request, "message.html", context, status=refused.status)
     if redirect_uri is not None:
         match_redirect_uri(redirect_uri, registered=client.redirect_uris)
     check_state(client, state)
@@ -199,7 +204,7 @@ async def registration_options(
 ) -> dict[str, Any]:
     """Creation options for a new account with the chosen username (optional)."""
     refuse_cross_site(request, runtime)
-    await _registration_client(request, runtime, client_id)
+    await _registration_client(runtime, client_id)
     return (await begin_registration(runtime, username=body.username)).options
 
 
@@ -208,7 +213,7 @@ async def registration_verify(
 ) -> Response:
     """Store the new account's passkey, open the SSO session, continue to the login URL."""
     refuse_cross_site(request, runtime)
-    client = await _registration_client(request, runtime, client_id)
+    client = await _registration_client(runtime, client_id)
     target = body.redirect_uri
     if target is not None:
         match_redirect_uri(target, registered=client.redirect_uris)

@@ -12,6 +12,7 @@ extracted and translated.
 from __future__ import annotations
 
 import functools
+import inspect
 import io
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -25,6 +26,8 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 from starlette.requests import Request
 
+from keyfob import errors
+
 LOCALES = ("en", "de")
 DEFAULT_LOCALE = "en"
 LOCALES_DIR = Path(__file__).parent / "locales"
@@ -33,6 +36,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 SCRIPTS = ("passkey.js", "login.js", "registration.js", "wallet.js", "form_post.js")
 _TAG = re.compile(r"[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*")
 _MAX_TAGS = 16  # a longer Accept-Language is read only this far
+ERROR_KEY = "error:"  # script strings: the general sentence of an error code
 
 
 @dataclass(frozen=True)
@@ -42,12 +46,35 @@ class Catalog:
     locale: str
     translations: Translations
     #: msgid -> translation of each page-script string (and page error sentence) whose
-    #: translation differs from it: what a page embeds for its scripts' ``t()``.
+    #: translation differs from it, and ``error:<code>`` -> the translated general sentence
+    #: of that error: what a page embeds for its scripts' ``t()`` and server errors.
     script_strings: dict[str, str]
 
     def gettext(self, message: str) -> str:
         """``message`` in this language (itself when the catalog lacks it)."""
         return self.translations.gettext(message)
+
+    def error_sentence(self, code: str, message: str) -> str:
+        """An error's ``message`` in this language: its translation if the catalog has it,
+        else the translated general sentence of its ``code`` (a sentence with details in it,
+        such as a name or a number, is in no catalog), else ``message`` as it is."""
+        translated = self.gettext(message)
+        if translated != message:
+            return translated
+        return self.script_strings.get(ERROR_KEY + code, message)
+
+
+@functools.cache
+def error_sentences() -> dict[str, str]:
+    """code -> the general sentence (``default_message``) of each error of keyfob.errors whose
+    sentence is one of the page error sentences."""
+    from keyfob.server.pages.error_texts import PAGE_ERRORS  # it imports N_ from here
+
+    found: dict[str, str] = {}
+    for _, kind in inspect.getmembers(errors, inspect.isclass):
+        if issubclass(kind, errors.KeyfobError) and kind.default_message in PAGE_ERRORS:
+            found.setdefault(kind.code, kind.default_message)
+    return found
 
 
 def parse_accept_language(header: str | None) -> list[str]:
@@ -119,6 +146,9 @@ def catalog(locale: str) -> Catalog:
         translated = translations.gettext(message)
         if translated != message:
             strings[message] = translated
+    for code, sentence in error_sentences().items():
+        if sentence in strings:
+            strings[ERROR_KEY + code] = strings[sentence]
     return Catalog(locale, translations, strings)
 
 

@@ -15,11 +15,22 @@
     }
   })();
 
+  const has = (object, key) => Object.prototype.hasOwnProperty.call(object, key);
+
   function t(text, values) {
-    const translated = Object.prototype.hasOwnProperty.call(strings, text) ? strings[text] : text;
+    const translated = has(strings, text) ? strings[text] : text;
     return translated.replace(/\{(\w+)\}/g, (whole, name) =>
-      values && Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : whole
+      values && has(values, name) ? String(values[name]) : whole
     );
+  }
+
+  // A server error's sentence in the page's language: its translation, else the general
+  // sentence of its code ("error:<code>"; a sentence with a name or number in it is in no
+  // catalog), else as the server wrote it.
+  function serverMessage(answer) {
+    if (has(strings, answer.message)) return strings[answer.message];
+    const general = "error:" + answer.error;
+    return answer.error && has(strings, general) ? strings[general] : answer.message;
   }
 
   function b64urlToBytes(text) {
@@ -92,7 +103,7 @@
       answer = null;
     }
     if (!response.ok) {
-      const message = answer && answer.message ? t(answer.message) : t("The request failed.");
+      const message = answer && answer.message ? serverMessage(answer) : t("The request failed.");
       const failure = new Error(message);
       failure.code = answer && answer.error;
       throw failure;
