@@ -181,8 +181,8 @@ async def registration_page(
     if not client.registration_enabled:
         _ = page_gettext(request)
         refused = RegistrationDisabled(_(_NO_REGISTRATION) % {"name": client.name})
-        context = {"title": N_("Access denied"), "message": refused.message, "code": refused.code}
-        return render(request, "message.html", context, status=refused.status)
+        shown = {"title": N_("Access denied"), "message": refused.message, "code": refused.code}
+        return render(request, "message.html", shown, status=refused.status)
     if redirect_uri is not None:
         match_redirect_uri(redirect_uri, registered=client.redirect_uris)
     check_state(client, state)
