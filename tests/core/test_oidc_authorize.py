@@ -21,6 +21,7 @@ from keyfob.core.oidc_authorize import (
     check_authorization_request,
     check_redirect_target,
     parse_authorization_target,
+    parse_ui_locales,
 )
 from keyfob.core.rfc7636 import CodeChallenge, s256_challenge
 from keyfob.errors import (
@@ -150,9 +151,9 @@ def test_every_parameter() -> None:
                 "id_token_hint": "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln",
                 "acr_values": "urn:mace:incommon:iap:silver phr phr",
                 "resource": "https://api.example.com/app/",
+                "ui_locales": "fr-CA fr en",
                 # accepted and ignored
                 "display": "popup",
-                "ui_locales": "fr-CA fr en",
                 "claims_locales": "de",
                 "claims": '{"userinfo":{"email":null}}',
                 "unknown": "x",
@@ -169,7 +170,30 @@ def test_every_parameter() -> None:
     assert "c2ln" not in repr(request)
     assert request.acr_values == ("urn:mace:incommon:iap:silver", "phr")
     assert request.resource == "https://api.example.com/app/"
+    assert request.ui_locales == ("fr-CA", "fr", "en")
     assert parse_authorization_target(pairs(query)).response_mode == "form_post"
+    assert check(OIDC_REQUEST + PKCE, public=True).ui_locales == ()
+
+
+@pytest.mark.parametrize(
+    ("value", "tags"),
+    [
+        (None, ()),
+        ("", ()),
+        ("de", ("de",)),
+        ("de-CH de en", ("de-CH", "de", "en")),
+        ("de  en", ("de", "en")),  # an empty value between two spaces is skipped
+        ("de de en", ("de", "en")),  # a repeat adds nothing
+        ("de_DE fr", ("fr",)),  # not BCP 47: dropped, never an error (a preference only)
+        ("<b> 12 x-toolongtag9 zh-Hant-TW", ("zh-Hant-TW",)),
+        (
+            " ".join(f"l{chr(97 + n)}" for n in range(15)),
+            tuple(f"l{chr(97 + n)}" for n in range(10)),
+        ),
+    ],
+)
+def test_ui_locales(value: str | None, tags: tuple[str, ...]) -> None:
+    assert parse_ui_locales(value) == tags
 
 
 @pytest.mark.parametrize("blank", ["request", "request_uri", "registration", "prompt", "nonce"])

@@ -82,11 +82,17 @@ def test_required_fields_and_what_is_left_out() -> None:
     assert all(name in metadata for name in DISCOVERY_REQUIRED)
     for absent in (
         "userinfo_signing_alg_values_supported",
-        "ui_locales_supported",
+        "ui_locales_supported",  # unless the pages' languages are given
         "registration_endpoint",
         "frontchannel_logout_session_supported",
     ):
         assert absent not in metadata
+
+
+def test_ui_locales_supported() -> None:
+    assert _metadata(ui_locales=("en", "de"))["ui_locales_supported"] == ["en", "de"]
+    with pytest.raises(ConfigurationError, match="UI locale"):
+        _metadata(ui_locales=("en", ""))
 
 
 def test_signing_algs_only_with_a_jwt_method() -> None:

@@ -281,3 +281,29 @@ async def test_oidc_values_that_do_not_fit_are_refused(
     with pytest.raises(InvalidRequest):
         await full_store.update_client(client_record().id, now=LATER, **change)
     assert await full_store.get_client(client_record().id) == client_record()
+
+
+async def test_logo_round_trips_updates_and_clears(full_store: Combined) -> None:
+    """A client's logo (migration 0007): none by default, kept by other updates, CLEAR."""
+    logo = "https://cdn.notes.example/logo.svg"
+    plain = client_record("id-1")
+    assert plain.logo_uri is None
+    branded = client_record("id-2", name="branded", logo_uri=logo)
+    for record in (plain, branded):
+        await full_store.add_client(record)
+    assert await full_store.get_client("id-1") == plain
+    assert await full_store.get_client("id-2") == branded
+    added = await full_store.update_client("id-1", now=LATER, logo_uri=logo)
+    assert added == replace(plain, logo_uri=logo, updated_at=LATER)
+    renamed = await full_store.update_client("id-1", now=LATER, name="renamed")
+    assert renamed is not None
+    assert renamed.logo_uri == logo
+    cleared = await full_store.update_client("id-1", now=LATER, logo_uri=CLEAR)
+    assert cleared == replace(renamed, logo_uri=None)
+    assert await full_store.get_client("id-2") == branded
+    too_long = "https://cdn.notes.example/" + "a" * 2048
+    with pytest.raises(InvalidRequest):
+        await full_store.add_client(client_record("id-3", logo_uri=too_long))
+    with pytest.raises(InvalidRequest):
+        await full_store.update_client("id-2", now=LATER, logo_uri=too_long)
+    assert await full_store.get_client("id-2") == branded

@@ -58,7 +58,7 @@ def differences(connection: Connection) -> list[Any]:
 
 
 async def test_upgrade_creates_every_table(empty_database_url: str) -> None:
-    assert HEAD == "0007"
+    assert HEAD == "0008"
     await migrate(empty_database_url)
     assert await run(empty_database_url, tables) == {*metadata.tables, VERSION_TABLE}
     assert await run(empty_database_url, version) == HEAD
@@ -306,3 +306,27 @@ async def test_schema_state_says_what_is_pending(empty_database_url: str) -> Non
 
     await run(url, from_a_newer_keyfob)
     assert await schema_state(url) == SchemaState(("9999",), (), ("9999",))
+
+
+def _client_across_0008(connection: Connection) -> Any:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.downgrade(config, "0007")
+    connection.execute(
+        text(
+            "INSERT INTO clients (id, name, sealed_secret, redirect_uris, registration_enabled, "
+            "open_to_all, token_lifetime_minutes, authorized_client_lifetime_minutes, "
+            "token_delivery, created_at, updated_at) VALUES ('c', 'app', :secret, '[]', "
+            ":no, :no, 5, 1440, 'query', '2030-01-01 00:00:00', '2030-01-01 00:00:00')"
+        ),
+        {"secret": b"s", "no": False},
+    )
+    command.upgrade(config, "head")
+    connection.commit()
+    return connection.execute(text("SELECT logo_uri FROM clients WHERE id = 'c'")).one()
+
+
+async def test_0008_gives_existing_clients_no_logo(empty_database_url: str) -> None:
+    """A client from before 0008 has no logo: its pages look as they did."""
+    await migrate(empty_database_url)
+    assert await run(empty_database_url, _client_across_0008) == (None,)

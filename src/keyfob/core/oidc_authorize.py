@@ -16,9 +16,10 @@ the client by redirect once its redirect URI is trusted (RFC 6749 section 4.1.2.
    the target's ``state`` and ``response_mode``.
 
 Parameters are (name, value) pairs (see :mod:`keyfob.core.rfc6749`); a repeated one is
-``invalid_request``, an empty one is absent, unknown ones are ignored. Not supported, and
-ignored: ``claims`` (so discovery says ``claims_parameter_supported: false``), ``display``,
-``ui_locales`` and ``claims_locales``. A missing ``response_type`` is ``invalid_request`` (a
+``invalid_request``, an empty one is absent, unknown ones are ignored. ``ui_locales`` is a
+hint (the language tags it holds, malformed ones dropped, choose the pages' language). Not
+supported, and ignored: ``claims`` (so discovery says ``claims_parameter_supported: false``),
+``display`` and ``claims_locales``. A missing ``response_type`` is ``invalid_request`` (a
 missing required parameter, RFC 6749 section 4.1.2.1); any value but ``code`` is
 ``unsupported_response_type``. keyfob serves only OpenID Connect, so a scope without
 ``openid`` is ``invalid_scope``.
@@ -64,15 +65,17 @@ _PARAMS = {
     "acr_values": 1024,
     "code_challenge": 128,
     "code_challenge_method": 32,
+    "ui_locales": 256,
     # Accepted and ignored, but still single and bounded.
     "display": 32,
-    "ui_locales": 256,
     "claims_locales": 256,
 }
 _VSCHAR = re.compile(r"[\x20-\x7e]+")  # RFC 6749 appendix A.5: state = 1*VSCHAR
 _TOKENS = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+(?: [\x21\x23-\x5b\x5d-\x7e]+)*")
 _MAX_AGE = re.compile(r"[0-9]{1,10}")
 _JOSE = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]*)+")
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*")
+_MAX_UI_LOCALES = 10
 _RESPONSE_NAMES = ("code", "state", "iss", "error", "error_description", "error_uri")
 
 
@@ -110,6 +113,7 @@ class AuthorizationRequest:
     acr_values: tuple[str, ...]
     code_challenge: CodeChallenge | None
     resource: str | None
+    ui_locales: tuple[str, ...] = ()  # the language tags the user prefers, most wanted first
 
 
 def parse_authorization_target(params: Params) -> AuthorizationTarget:
@@ -194,7 +198,16 @@ def check_authorization_request(
         acr_values=_acr_values(fields.get("acr_values")),
         code_challenge=challenge,
         resource=requested_resource(params),
+        ui_locales=parse_ui_locales(fields.get("ui_locales")),
     )
+
+
+def parse_ui_locales(text: str | None) -> tuple[str, ...]:
+    """The BCP 47 language tags of a ``ui_locales`` value (OIDC Core §3.1.2.1, space-separated,
+    most wanted first), at most :data:`_MAX_UI_LOCALES`; a malformed one is dropped, never an
+    error: the parameter is only a preference."""
+    tags = (tag for tag in (text or "").split(" ") if _LANGUAGE_TAG.fullmatch(tag))
+    return tuple(dict.fromkeys(tags))[:_MAX_UI_LOCALES]
 
 
 def _valid_state(value: str) -> bool:

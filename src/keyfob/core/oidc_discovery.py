@@ -4,8 +4,8 @@ The document states what keyfob's provider does and nothing more: the authorizat
 only (``code``, answered by query or form post, RFC 9207 ``iss`` in the response), PKCE S256,
 no request objects, no ``claims`` parameter, back-channel logout with ``sid`` and no
 front-channel logout, public and pairwise subjects. UserInfo answers plain JSON, so
-``userinfo_signing_alg_values_supported`` is left out, as are ``ui_locales_supported`` (the
-pages have one language) and a registration endpoint (clients are registered by the admin).
+``userinfo_signing_alg_values_supported`` is left out, as is a registration endpoint (clients
+are registered by the admin); ``ui_locales_supported`` lists the pages' languages.
 
 The endpoints are fixed paths under the issuer (see :data:`ENDPOINTS`); the JWKS is the one
 keyfob serves today, ``/.well-known/jwks.json``. The issuer is an https URL, or plain http on a
@@ -113,6 +113,7 @@ def provider_metadata(
     claims: Sequence[str],
     backchannel_logout: bool = True,
     service_documentation: str | None = None,
+    ui_locales: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The provider metadata document (see the module docstring).
 
@@ -121,7 +122,8 @@ def provider_metadata(
     :data:`CLIENT_AUTH_METHODS` (revocation takes the same, introspection the same but
     ``none``); ``scopes`` must include ``openid`` and ``claims`` ``sub``
     (:func:`keyfob.core.oidc_claims.claims_supported` gives them). :class:`ConfigurationError`
-    otherwise.
+    otherwise. ``ui_locales`` (the pages' languages), when given, are
+    ``ui_locales_supported``.
     """
     algs = _subset(id_token_algs, ID_TOKEN_ALGORITHMS, "ID token algorithm")
     if "RS256" not in algs:
@@ -169,6 +171,8 @@ def provider_metadata(
             "backchannel_logout_session_supported": bool(backchannel_logout),
         }
     )
+    if ui_locales:
+        metadata["ui_locales_supported"] = _strings(ui_locales, "UI locale")
     if service_documentation is not None:
         metadata["service_documentation"] = service_documentation
     return metadata

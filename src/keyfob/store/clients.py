@@ -60,7 +60,13 @@ _EDITABLE = (
     "resources",
     "synthetic_email",
 )
-_NULLABLE = ("sector_identifier", "backchannel_logout_uri", "jwks", "refresh_lifetime_minutes")
+_NULLABLE = (
+    "sector_identifier",
+    "backchannel_logout_uri",
+    "jwks",
+    "refresh_lifetime_minutes",
+    "logo_uri",
+)
 
 
 class Clear(enum.Enum):
@@ -172,6 +178,7 @@ class ClientStore(StoreBase):
         resources: tuple[str, ...] | None = None,
         synthetic_email: bool | None = None,
         refresh_lifetime_minutes: int | Clear | None = None,
+        logo_uri: str | Clear | None = None,
     ) -> ClientRecord | None:
         """Change the given fields (None: leave as is; :data:`CLEAR`: set a nullable one to
         None), stamp ``updated_at``; return the client as it is now, or None if there is no
@@ -202,6 +209,7 @@ class ClientStore(StoreBase):
             "backchannel_logout_uri": backchannel_logout_uri,
             "jwks": jwks,
             "refresh_lifetime_minutes": refresh_lifetime_minutes,
+            "logo_uri": logo_uri,
         }
         cleared = {key for key, value in nullable.items() if value is CLEAR}
         changes |= {key: None if key in cleared else value for key, value in nullable.items()}

@@ -166,6 +166,7 @@ class ClientRecord:
     resources: tuple[str, ...] = ()  # RFC 8707 resource indicators it may ask for
     synthetic_email: bool = False
     refresh_lifetime_minutes: int | None = None  # None: the server's default
+    logo_uri: str | None = None  # shown on its sign-in and consent pages (migration 0007)
 
 
 @dataclass(frozen=True, slots=True)

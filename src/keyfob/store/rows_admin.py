@@ -83,6 +83,7 @@ def client_from(row: Mapping[Any, Any]) -> ClientRecord:
         resources=load_uris(row["resources"]),
         synthetic_email=bool(row["synthetic_email"]),
         refresh_lifetime_minutes=row["refresh_lifetime_minutes"],
+        logo_uri=row["logo_uri"],
     )
 
 

@@ -250,6 +250,7 @@ clients = Table(
     Column("resources", Text(), nullable=False, server_default="[]"),  # JSON, RFC 8707
     Column("synthetic_email", Boolean(), nullable=False, server_default=false()),
     Column("refresh_lifetime_minutes", Integer(), nullable=True),  # None: the server's
+    Column("logo_uri", String(2048), nullable=True),  # its hosted pages' logo (migration 0007)
 )
 
 client_permissions = Table(

@@ -290,3 +290,30 @@ def test_clients_add_public_says_oidc_needs_no_secret(env: Path) -> None:
     assert "needs no secret" not in confidential.output
     helped = CliRunner().invoke(cli, ["clients", "add", "--help"])
     assert "needsnosecret" in "".join(helped.output.replace("\u2502", "").split())
+
+
+def test_clients_add_logo_uri(env: Path) -> None:
+    """``--logo-uri`` is checked before anything is stored, then stored and audited."""
+    for bad in ("http://cdn.example/logo.png", "https://cdn.example/a;b.png"):
+        refused = CliRunner().invoke(
+            cli,
+            ["clients", "add", "--name", "A", "--redirect-uri", "https://a.example/",
+             "--logo-uri", bad],
+        )  # fmt: skip
+        assert refused.exit_code == 2
+        assert refused.output.startswith("keyfob: The logo URL")
+    assert CliRunner().invoke(cli, ["clients", "list"]).output == ""
+    logo = "https://cdn.example/logo.png"
+    result = CliRunner().invoke(
+        cli,
+        ["clients", "add", "--name", "A", "--redirect-uri", "https://a.example/",
+         "--logo-uri", logo, "--token-delivery", "form_post"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    client, events = stored_client(fields(result.output)["clientId"])
+    assert client is not None
+    assert client.logo_uri == logo
+    (event,) = events
+    assert json.loads(event.detail)["logo_uri"] == logo
+    helped = CliRunner().invoke(cli, ["clients", "add", "--help"])
+    assert "--logo-uri" in helped.output

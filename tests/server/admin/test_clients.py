@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 
@@ -194,3 +195,43 @@ async def test_the_form_sets_require_state_and_explains_each_delivery(server: Se
     assert not client.require_state  # unchecked box: off
     assert client.token_delivery == "query"
     assert "query delivery puts a bearer token" in (await panel.get(saved.headers["location"])).text
+
+
+async def test_a_client_logo_is_set_changed_and_removed(server: Server) -> None:
+    """The logo field: checked, stored, audited, shown on the client's pages."""
+    panel = await sign_in_panel(server)
+    logo = "https://cdn.notes.example/logo.svg"
+    for bad in ("http://cdn.notes.example/logo.svg", "javascript:alert(1)", "https://a b/"):
+        refused = await panel.post("/admin/clients/new", {**FORM, "logo_uri": bad})
+        assert refused.status_code == 422, bad
+        assert "The logo URL" in refused.text
+        assert f'value="{bad}"' in refused.text.replace("&#34;", '"')  # shown again to fix
+    assert await server.runtime.store.list_clients() == []
+    client_id, _ = await create(panel, logo_uri=f" {logo} ")
+    client = await server.runtime.store.get_client(client_id)
+    assert client is not None
+    assert client.logo_uri == logo
+    (created,) = await admin_events(panel)
+    assert json.loads(created.detail)["logo_uri"] == logo
+    form = await panel.get(f"/admin/clients/{client_id}")
+    assert f'name="logo_uri" type="url" value="{logo}"' in form.text
+    signin = await server.client.get(f"/auth/registration/{client_id}")  # the admin is signed in
+    assert f'<img class="client-logo" src="{logo}" alt="Notes logo"' in signin.text
+
+    local = "http://localhost:3000/logo.png"
+    edited = await panel.post(f"/admin/clients/{client_id}", {**FORM, "logo_uri": local})
+    assert edited.status_code == 303
+    assert (await server.runtime.store.get_client(client_id)).logo_uri == local  # type: ignore[union-attr]
+    renamed = await panel.post(
+        f"/admin/clients/{client_id}", {**FORM, "name": "Notes 2", "logo_uri": local}
+    )
+    assert renamed.status_code == 303
+    removed = await panel.post(f"/admin/clients/{client_id}", {**FORM, "logo_uri": ""})
+    assert removed.status_code == 303
+    assert (await server.runtime.store.get_client(client_id)).logo_uri is None  # type: ignore[union-attr]
+    details = [json.loads(event.detail) for event in await admin_events(panel)]
+    assert [detail.get("logo_uri", "unchanged") for detail in details[:3]] == [
+        "",  # removed
+        "unchanged",  # renamed, same logo
+        local,
+    ]

@@ -27,6 +27,7 @@ from keyfob.server.admin.views import page, see_other
 from keyfob.server.services.clients import (
     DELIVERY_NOTES,
     check_client_fields,
+    check_logo_uri,
     create_client,
     default_lifetimes,
     get_client,
@@ -39,6 +40,7 @@ from keyfob.server.services.oidc_clients import (
     changed_settings,
     secret_use,
 )
+from keyfob.store.clients import CLEAR
 from keyfob.store.records import ClientRecord
 
 
@@ -69,6 +71,7 @@ def _fields(form: FormData) -> dict[str, Any]:
         ),
         "token_delivery": form_text(form, "token_delivery"),
         "require_state": form_text(form, "require_state") == "on",
+        "logo_uri": check_logo_uri(form_text(form, "logo_uri")),
     }
 
 
@@ -83,6 +86,7 @@ def _form_values(form: FormData) -> dict[str, Any]:
         "authorized_client_lifetime_minutes": form_text(form, "authorized_client_lifetime_minutes"),
         "token_delivery": form_text(form, "token_delivery"),
         "require_state": form_text(form, "require_state") == "on",
+        "logo_uri": form_text(form, "logo_uri"),
     } | client_oidc_form.typed_values(form)
 
 
@@ -121,6 +125,7 @@ def _record_values(client: ClientRecord) -> dict[str, Any]:
         "authorized_client_lifetime_minutes": str(client.authorized_client_lifetime_minutes),
         "token_delivery": client.token_delivery,
         "require_state": client.require_state,
+        "logo_uri": client.logo_uri or "",
     } | client_oidc_form.record_values(client)
 
 
@@ -146,6 +151,7 @@ async def new_client(request: Request) -> Response:
         "authorized_client_lifetime_minutes": str(sso),
         "token_delivery": DELIVERIES[0],
         "require_state": False,
+        "logo_uri": "",
     } | client_oidc_form.default_values()
     return await _client_form(request, admin, values, None)
 
@@ -160,7 +166,13 @@ async def add_client(request: Request) -> Response:
         client, secret = await create_client(admin.runtime, **fields, oidc=oidc)
     except InvalidRequest as error:
         return await _client_form(request, admin, _form_values(form), None, error=error)
-    await admin.audit("client_created", client_id=client.id, name=client.name, oidc=audited(oidc))
+    await admin.audit(
+        "client_created",
+        client_id=client.id,
+        name=client.name,
+        logo_uri=client.logo_uri,
+        oidc=audited(oidc),
+    )
     return _secret_page(request, admin, client, secret, new=True)
 
 
@@ -186,15 +198,17 @@ async def update_client(request: Request) -> Response:
                     raise InvalidRequest("Both lifetimes are required.")
         sector = client.sector_identifier
         oidc = client_oidc_form.form_settings(form, fields["redirect_uris"], sector=sector)
-        changes = fields | as_changes(oidc)
+        changes = fields | as_changes(oidc) | {"logo_uri": fields["logo_uri"] or CLEAR}
         updated = await runtime.store.update_client(client.id, now=runtime.now(), **changes)
     except InvalidRequest as error:
         return await _client_form(request, admin, _form_values(form), client, error=error)
     if updated is None:
         raise UnknownClient()
     changed = changed_settings(client, oidc)
+    # A changed logo is audited; a removed one as "" (the log drops None).
+    logo = {"logo_uri": updated.logo_uri or ""} if updated.logo_uri != client.logo_uri else {}
     await admin.audit(
-        "client_updated", client_id=client.id, name=fields["name"], oidc=changed or None
+        "client_updated", client_id=client.id, name=fields["name"], oidc=changed or None, **logo
     )
     return see_other(f"/admin/clients/{client.id}", "client_updated")
 

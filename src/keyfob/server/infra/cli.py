@@ -19,7 +19,7 @@ from keyfob.server.infra.cli_support import load_settings, run
 from keyfob.server.infra.keyring import rotate_signing_key
 from keyfob.server.infra.runtime import open_runtime, utc_now
 from keyfob.server.services.audit import record_event
-from keyfob.server.services.clients import DELIVERY_NOTES, create_client
+from keyfob.server.services.clients import DELIVERY_NOTES, check_logo_uri, create_client
 from keyfob.server.services.enrollment import LINK_LIFETIME, create_enrollment_link
 from keyfob.server.services.oidc_clients import audited, oidc_settings, secret_use
 from keyfob.store import Store
@@ -228,6 +228,13 @@ def add_client(
             "KEYFOB_REFRESH_TOKEN_TTL)."
         ),
     ] = None,
+    logo_uri: Annotated[
+        str | None,
+        typer.Option(
+            help="The app's logo on its sign-in, registration and consent pages: an https URL "
+            "(http only on localhost)."
+        ),
+    ] = None,
 ) -> None:
     """Register a client app; print its clientId and secretKey (the secret is shown once) and
     what the secret is for.
@@ -255,6 +262,7 @@ def add_client(
             synthetic_email=synthetic_email,
             refresh_lifetime_minutes=refresh_lifetime_minutes,
         )
+        logo = check_logo_uri(logo_uri)
         async with open_runtime(settings) as runtime:
             client, secret = await create_client(
                 runtime,
@@ -265,6 +273,7 @@ def add_client(
                 token_delivery=token_delivery,
                 require_state=require_state,
                 oidc=oidc,
+                logo_uri=logo,
             )
             await record_event(
                 runtime,
@@ -272,6 +281,7 @@ def add_client(
                 client_id=client.id,
                 via="cli",
                 name=client.name,
+                logo_uri=client.logo_uri,
                 oidc=audited(oidc),
             )
             return client, secret

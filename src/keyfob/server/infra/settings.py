@@ -13,7 +13,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from keyfob.errors import ConfigurationError
+from keyfob.core.image_urls import check_image_url
+from keyfob.errors import ConfigurationError, InvalidRequest
 from keyfob.server.infra.client_address import ForwardedHeader, TrustedProxies, parse_networks
 from keyfob.server.infra.cors import normalise_origin
 
@@ -21,6 +22,7 @@ log = logging.getLogger("keyfob")
 
 _MIN_SECRET_LENGTH = 32
 _HOST = re.compile(r"[a-z0-9._-]+|[0-9a-f:.]+")  # a name, an IPv4 or an (unbracketed) IPv6 address
+_HEX, _SHORT_HEX = re.compile(r"#[0-9a-f]{6}"), re.compile(r"#[0-9a-f]{3}")
 
 
 class Settings(BaseSettings):
@@ -62,6 +64,10 @@ class Settings(BaseSettings):
     webauthn_timeout: int = Field(default=300, ge=30, le=3600)
     legacy_nimiq_challenge: bool = False
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
+    product_name: str = "keyfob"
+    logo_url: str | None = None
+    accent_color: str | None = None
+    extra_css: Path | None = None
 
     @field_validator("ethereum_chain_ids", mode="before")
     @classmethod
@@ -124,6 +130,50 @@ class Settings(BaseSettings):
     @classmethod
     def _check_proxies(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(str(network) for network in parse_networks(value))
+
+    @field_validator("logo_url", "accent_color", "extra_css", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("product_name")
+    @classmethod
+    def _check_product_name(cls, value: str) -> str:
+        value = value.strip()
+        if not 1 <= len(value) <= 64 or not value.isprintable():
+            raise ValueError("KEYFOB_PRODUCT_NAME is 1 to 64 printable characters")
+        return value
+
+    @field_validator("logo_url")
+    @classmethod
+    def _check_logo_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return check_image_url(value.strip(), what="KEYFOB_LOGO_URL", allow_path=True)
+        except InvalidRequest as error:
+            raise ValueError(error.message) from None
+
+    @field_validator("accent_color")
+    @classmethod
+    def _check_accent_color(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        color = value.strip().lower()
+        if _SHORT_HEX.fullmatch(color):
+            color = "#" + "".join(digit * 2 for digit in color[1:])
+        if not _HEX.fullmatch(color):
+            raise ValueError("KEYFOB_ACCENT_COLOR is a hex colour such as #0b5cad or #07c")
+        return color
+
+    @field_validator("extra_css")
+    @classmethod
+    def _check_extra_css(cls, value: Path | None) -> Path | None:
+        if value is None:
+            return None
+        if not value.is_file():
+            raise ValueError(f"KEYFOB_EXTRA_CSS: {str(value)!r} is not a file")
+        return value.resolve()
 
     @field_validator("public_url")
     @classmethod

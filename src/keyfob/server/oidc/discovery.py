@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, Response
 from keyfob.core.oidc_claims import claims_supported
 from keyfob.core.oidc_discovery import provider_metadata
 from keyfob.server.oidc.provider import get_provider
+from keyfob.server.pages.i18n import LOCALES
 from keyfob.server.services.oidc_clients import AUTH_METHODS, ID_TOKEN_ALGORITHMS, SCOPES
 
 
@@ -23,6 +24,7 @@ def _document(issuer: str) -> dict[str, Any]:
         token_endpoint_auth_methods=AUTH_METHODS,
         scopes=SCOPES,
         claims=claims_supported(SCOPES),
+        ui_locales=LOCALES,
     )
 
 

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from keyfob.core.oidc_authorize import build_redirect
+from keyfob.core.oidc_authorize import build_redirect, parse_ui_locales
 from keyfob.core.oidc_backchannel import issue_logout_token
 from keyfob.core.oidc_id_token import verify_id_token_hint
 from keyfob.core.oidc_rp_logout import check_post_logout_redirect_uri
@@ -28,6 +28,7 @@ from keyfob.server.oidc.params import Params, form_params, request_params, singl
 from keyfob.server.oidc.provider import Provider, get_provider
 from keyfob.server.oidc.subjects import subject_of
 from keyfob.server.pages.errors import error_page
+from keyfob.server.pages.i18n import N_, page_gettext
 from keyfob.server.pages.render import refuse_cross_site, render, security_headers
 from keyfob.server.services.audit import client_ip, record_event
 from keyfob.server.services.sso import SsoContext, current_sso, end_sso_session
@@ -81,7 +82,6 @@ async def end_session_endpoint(request: Request) -> Response:
     if hint is not None and client is not None and _names_session(provider, client, sso, hint):
         return await sign_out(request, provider, sso, _after(request, uri, state))
     context = {
-        "title": "Sign out?",
         "client_name": None if client is None else client.name,
         "client_id": None if client is None else client.id,
         "post_logout_redirect_uri": uri,
@@ -90,7 +90,9 @@ async def end_session_endpoint(request: Request) -> Response:
     }
     # The confirmation's answer is a 303 to the client, which form-action governs as well.
     targets = () if uri is None else (f"{urlsplit(uri).scheme}://{urlsplit(uri).netloc}",)
-    return render(request, "logout_confirm.html", context, form_action=targets)
+    # RP-Initiated Logout §2: a preference, so a repeated one is not worth an error.
+    locales = parse_ui_locales(" ".join(value for name, value in params if name == "ui_locales"))
+    return render(request, "logout_confirm.html", context, form_action=targets, ui_locales=locales)
 
 
 def _names_session(provider: Provider, client: ClientRecord, sso: SsoContext, hint: Any) -> bool:
@@ -129,8 +131,11 @@ async def confirm_endpoint(request: Request) -> Response:
 
 def _after(request: Request, uri: str | None, state: str | None) -> Response:
     if uri is None:
-        message = "You are signed out of keyfob."
-        return render(request, "message.html", {"title": "Signed out", "message": message})
+        _ = page_gettext(request)
+        message = _("You are signed out of %(product)s.") % {
+            "product": get_provider(request).runtime.settings.product_name
+        }
+        return render(request, "message.html", {"title": N_("Signed out"), "message": message})
     target = uri if state is None else build_redirect(uri, {"state": state}, "query")
     return RedirectResponse(target, 303, headers=security_headers())
 

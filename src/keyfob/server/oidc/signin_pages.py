@@ -28,6 +28,7 @@ from keyfob.server.oidc.interaction import Interaction
 from keyfob.server.oidc.params import form_params, query_params, single
 from keyfob.server.oidc.provider import Provider, get_provider
 from keyfob.server.pages.errors import error_page
+from keyfob.server.pages.i18n import N_
 from keyfob.server.pages.render import refuse_cross_site, render, security_headers
 from keyfob.server.services.audit import client_ip, record_event
 from keyfob.server.services.clients import may_use
@@ -43,12 +44,13 @@ from keyfob.server.services.passkey_flow import begin_sign_in
 from keyfob.server.services.sso import SsoContext, current_sso
 from keyfob.store.records import ClientRecord
 
+#: What each scope lets the app do, in the consent page's language (the template translates).
 SCOPE_TEXT = {
-    "openid": "Know who you are (an identifier for your account)",
-    "profile": "See your username, or a shortened wallet address",
-    "wallet": "See the wallet addresses of your account and their chains",
-    "email": "See an email-like identifier (not a real mailbox)",
-    "offline_access": "Stay signed in when you are away (a refresh token)",
+    "openid": N_("Know who you are (an identifier for your account)"),
+    "profile": N_("See your username, or a shortened wallet address"),
+    "wallet": N_("See the wallet addresses of your account and their chains"),
+    "email": N_("See an email-like identifier (not a real mailbox)"),
+    "offline_access": N_("Stay signed in when you are away (a refresh token)"),
 }
 
 
@@ -91,7 +93,6 @@ async def login_page(request: Request) -> Response:
         return error_page(request, exc)
     query = f"?interaction={quote(token, safe='')}"
     context: dict[str, Any] = {
-        "title": f"Sign in to {client.name}",
         "client_name": client.name,
         "options_url": f"/oidc/login/passkey/options{query}",
         "passkey_url": f"/oidc/login/passkey{query}",
@@ -100,7 +101,13 @@ async def login_page(request: Request) -> Response:
         "state": None,
         "login_hint": interaction.request.login_hint,
     }
-    return render(request, "login.html", context)
+    return render(
+        request,
+        "login.html",
+        context,
+        ui_locales=interaction.request.ui_locales,
+        client_logo=client.logo_uri,
+    )
 
 
 async def _posted(request: Request) -> tuple[Provider, str, Interaction, ClientRecord]:
@@ -168,7 +175,6 @@ async def consent_page(request: Request) -> Response:
         )
     scopes = [(scope, SCOPE_TEXT.get(scope, scope)) for scope in interaction.request.scope]
     context = {
-        "title": f"Allow {client.name}?",
         "client_name": client.name,
         "scopes": scopes,
         "interaction": token,
@@ -179,7 +185,12 @@ async def consent_page(request: Request) -> Response:
     # submission to form-action too (Chromium blocked the consent under 'self' alone).
     parts = urlsplit(interaction.request.redirect_uri)
     return render(
-        request, "consent.html", context, form_action=(f"{parts.scheme}://{parts.netloc}",)
+        request,
+        "consent.html",
+        context,
+        form_action=(f"{parts.scheme}://{parts.netloc}",),
+        ui_locales=interaction.request.ui_locales,
+        client_logo=client.logo_uri,
     )
 
 

@@ -12,26 +12,31 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from keyfob.errors import KeyfobError, WrongHost
+from keyfob.server.pages.i18n import N_, catalog, request_locale
 from keyfob.server.pages.render import render
 
 _TITLES = {
-    400: "This link cannot be used",
-    401: "Sign-in failed",
-    403: "Access denied",
-    404: "Not found",
-    409: "Already taken",
-    413: "Too large",
-    421: "Open keyfob at its own address",
-    422: "This link is incomplete",
-    429: "Slow down",
+    400: N_("This link cannot be used"),
+    401: N_("Sign-in failed"),
+    403: N_("Access denied"),
+    404: N_("Not found"),
+    409: N_("Already taken"),
+    413: N_("Too large"),
+    421: N_("Open keyfob at its own address"),
+    422: N_("This link is incomplete"),
+    429: N_("Slow down"),
 }
+_SERVER_ERROR, _REFUSED = N_("Something went wrong"), N_("Request refused")
 
 
 def error_page(request: Request, error: KeyfobError) -> HTMLResponse:
-    """A readable page for ``error``: its sentence and status, never a traceback."""
+    """A readable page for ``error``: its sentence and status, never a traceback; the title in
+    the page's language, the sentence as
+    :meth:`~keyfob.server.pages.i18n.Catalog.error_sentence` finds it."""
     status = error.status if 400 <= error.status < 600 else 400
-    title = _TITLES.get(status, "Something went wrong" if status >= 500 else "Request refused")
-    context = {"title": title, "message": error.message, "code": error.code}
+    title = _TITLES.get(status, _SERVER_ERROR if status >= 500 else _REFUSED)
+    message = catalog(request_locale(request)).error_sentence(error.code, error.message)
+    context = {"title": title, "message": message, "code": error.code}
     return render(request, "message.html", context, status=status)
 
 

@@ -18,6 +18,7 @@ from keyfob.core.amr import wallet_amr
 from keyfob.core.redirects import match_redirect_uri, redirect_with
 from keyfob.errors import ClientNotPermitted, RegistrationDisabled
 from keyfob.server.infra.runtime import Runtime, RuntimeDep
+from keyfob.server.pages.i18n import N_, page_gettext
 from keyfob.server.pages.render import refuse_cross_site, render, security_headers
 from keyfob.server.services.audit import client_ip, record_event
 from keyfob.server.services.clients import check_state, get_client, may_use, mint_client_token
@@ -58,11 +59,15 @@ async def _send_back(
 ) -> Response:
     """Issue a client token and deliver it to ``target`` (or a page saying access is denied)."""
     if not await may_use(runtime, client, user):
+        _ = page_gettext(request)
         denied = ClientNotPermitted(
-            f"Your account has not been given access to {client.name}. Ask its administrator "
-            "for access, or sign out and use another account."
+            _(
+                "Your account has not been given access to %(name)s. Ask its administrator "
+                "for access, or sign out and use another account."
+            )
+            % {"name": client.name}
         )
-        context = {"title": "No access", "message": denied.message, "code": denied.code}
+        context = {"title": N_("No access"), "message": denied.message, "code": denied.code}
         context["logout_url"] = f"/auth/logout/{quote(client.id, safe='')}"
         return render(request, "message.html", context, status=403)
     params = {"token": mint_client_token(runtime, client, user.id), "clientId": client.id}
@@ -100,7 +105,6 @@ async def login_page(
         return await _send_back(request, runtime, client, sso.user, target, state)
     base = f"/auth/login/{quote(client.id, safe='')}"
     context: dict[str, Any] = {
-        "title": f"Sign in to {client.name}",
         "client_name": client.name,
         "options_url": f"{base}/passkey/options",
         "passkey_url": f"{base}/passkey",
@@ -113,7 +117,7 @@ async def login_page(
         context["registration_url"] = (
             f"/auth/registration/{quote(client.id, safe='')}?{urlencode(query)}"
         )
-    return render(request, "login.html", context)
+    return render(request, "login.html", context, client_logo=client.logo_uri)
 
 
 async def login_options(
@@ -153,12 +157,13 @@ async def login_wallet(
     return await continue_to(request, runtime, user, wallet_amr(), next_url)
 
 
+_NO_REGISTRATION = N_("%(name)s does not let new accounts register here; ask its administrator.")
+
+
 async def _registration_client(runtime: Runtime, client_id: str) -> ClientRecord:
     client = await get_client(runtime, client_id)
     if not client.registration_enabled:
-        raise RegistrationDisabled(
-            f"{client.name} does not let new accounts register here; ask its administrator."
-        )
+        raise RegistrationDisabled(_NO_REGISTRATION % {"name": client.name})
     return client
 
 
@@ -170,14 +175,19 @@ async def registration_page(
     redirect_uri: RedirectUri = None,
     state: State = None,
 ) -> Response:
-    """The page that creates an account with a passkey for a client app."""
-    client = await _registration_client(runtime, client_id)
+    """The page that creates an account with a passkey for a client app (a 403 page saying so,
+    in the page's language, when the client lets no one register)."""
+    client = await get_client(runtime, client_id)
+    if not client.registration_enabled:
+        _ = page_gettext(request)
+        refused = RegistrationDisabled(_(_NO_REGISTRATION) % {"name": client.name})
+        shown = {"title": N_("Access denied"), "message": refused.message, "code": refused.code}
+        return render(request, "message.html", shown, status=refused.status)
     if redirect_uri is not None:
         match_redirect_uri(redirect_uri, registered=client.redirect_uris)
     check_state(client, state)
     base = f"/auth/registration/{quote(client.id, safe='')}"
     context = {
-        "title": f"Create an account for {client.name}",
         "client_name": client.name,
         "username": username or "",
         "options_url": f"{base}/options",
@@ -186,7 +196,7 @@ async def registration_page(
         "state": state,
         "login_url": login_url(client.id, redirect_uri, state),
     }
-    return render(request, "registration.html", context)
+    return render(request, "registration.html", context, client_logo=client.logo_uri)
 
 
 async def registration_options(
@@ -229,8 +239,12 @@ async def logout(
     if redirect in client.redirect_uris:
         response = RedirectResponse(redirect, status_code=303, headers=NO_STORE)
     elif client.require_state:
-        message = f"You are signed out. Go back to {client.name} to sign in again."
-        response = render(request, "message.html", {"title": "Signed out", "message": message})
+        _ = page_gettext(request)
+        message = _("You are signed out. Go back to %(name)s to sign in again.") % {
+            "name": client.name
+        }
+        context = {"title": N_("Signed out"), "message": message}
+        response = render(request, "message.html", context)
     else:
         target = login_url(client.id, None, None)
         response = RedirectResponse(target, status_code=303, headers=NO_STORE)

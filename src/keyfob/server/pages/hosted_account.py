@@ -37,8 +37,7 @@ NO_ACCOUNT = (
 async def account_login_page(request: Request) -> Response:
     """The account sign-in page: a passkey or a wallet, no client app."""
     context = {
-        "title": "Sign in to your keyfob account",
-        "heading": "Sign in to manage your account",
+        "purpose": "account",
         "client_name": None,
         "options_url": "/account/login/passkey/options",
         "passkey_url": "/account/login/passkey",

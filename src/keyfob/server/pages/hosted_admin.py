@@ -38,7 +38,7 @@ ADMIN_HOME = "/admin"
 async def admin_login_page(request: Request) -> Response:
     """The admin sign-in page: a passkey or a wallet, no client app."""
     context = {
-        "title": "Sign in to keyfob's administration",
+        "purpose": "admin",
         "client_name": None,
         "options_url": "/admin/login/passkey/options",
         "passkey_url": "/admin/login/passkey",
@@ -88,7 +88,6 @@ async def enroll_page(
     if not token:
         raise InvalidRequest("This enrolment link has no token; copy the whole link.")
     context = {
-        "title": "Register your admin passkey",
         "token": token,
         "options_url": "/admin/enroll/options",
         "verify_url": "/admin/enroll/verify",

@@ -1,13 +1,17 @@
 """Server-rendered pages: one Jinja2 environment, strict security headers, the static files.
 
 Pages load nothing from other hosts and carry no inline script or style, so the
-Content-Security-Policy can forbid everything but our own origin; the only exception is
-``form-action``, which names the client app's origin when a token is delivered by form post.
+Content-Security-Policy can forbid everything but our own origin; the exceptions are
+``form-action``, which names the client app's origin when a token is delivered by form post,
+and ``img-src``, which names the origin of the operator's logo (``KEYFOB_LOGO_URL``) and, on a
+client's sign-in and consent pages, of that client's logo. Each page is rendered in the
+language of :mod:`keyfob.server.pages.i18n`; its scripts' strings travel in a
+``<script type="application/json">`` block, data the CSP does not run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,32 +22,62 @@ from starlette.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from keyfob.core.image_urls import image_source
 from keyfob.errors import Forbidden, KeyfobError
 from keyfob.server.infra.runtime import Runtime
+from keyfob.server.pages.branding import branding_of
+from keyfob.server.pages.i18n import DEFAULT_LOCALE, LOCALES, catalog, request_locale
 
 STATIC_DIR = Path(__file__).parent / "static"
 
-environment = Environment(
-    loader=PackageLoader("keyfob.server.pages", "templates"),
-    autoescape=select_autoescape(default=True, default_for_string=True),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+#: Templates not translated yet: rendered in English whatever the browser asks (the admin
+#: panel; the account page until its strings are marked, see docs/translations.md).
+UNTRANSLATED = ("admin/", "account/")
 
 
-def content_security_policy(form_action: Iterable[str] = ()) -> str:
-    """The pages' CSP: our origin only; ``form_action`` adds origins forms may post to."""
+def _environment(locale: str) -> Environment:
+    """The templates with ``locale``'s catalog: ``{% trans %}`` and ``_()`` for the strings
+    written in them, the ``translated`` filter for a sentence handed in (looked up as it is,
+    never %-formatted)."""
+    environment = Environment(
+        loader=PackageLoader("keyfob.server.pages", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    environment.policies["ext.i18n.trimmed"] = True
+    translations = catalog(locale).translations
+    environment.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
+
+    def translated(text: object) -> object:
+        return translations.gettext(text) if isinstance(text, str) and text else text
+
+    environment.filters["translated"] = translated
+    return environment
+
+
+ENVIRONMENTS = {locale: _environment(locale) for locale in LOCALES}
+environment = ENVIRONMENTS[DEFAULT_LOCALE]
+
+
+def content_security_policy(form_action: Iterable[str] = (), img_src: Iterable[str] = ()) -> str:
+    """The pages' CSP: our origin only; ``form_action`` adds origins forms may post to,
+    ``img_src`` origins images may come from (the operator's and a client's logo)."""
     targets = " ".join(["'self'", *form_action])
+    images = " ".join(["'self'", "data:", *dict.fromkeys(img_src)])
     return (
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        f"default-src 'none'; script-src 'self'; style-src 'self'; img-src {images}; "
         f"connect-src 'self'; form-action {targets}; frame-ancestors 'none'; base-uri 'none'"
     )
 
 
-def security_headers(form_action: Iterable[str] = ()) -> dict[str, str]:
+def security_headers(
+    form_action: Iterable[str] = (), img_src: Iterable[str] = ()
+) -> dict[str, str]:
     """Headers every page (and every redirect carrying a token) is sent with."""
     return {
-        "Content-Security-Policy": content_security_policy(form_action),
+        "Content-Security-Policy": content_security_policy(form_action, img_src),
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "no-referrer",
         "Cache-Control": "no-store",
@@ -58,10 +92,30 @@ def render(
     *,
     status: int = 200,
     form_action: Iterable[str] = (),
+    ui_locales: Sequence[str] = (),
+    client_logo: str | None = None,
 ) -> HTMLResponse:
-    """Render ``template`` with ``context`` (plus ``request``) into a page with safe headers."""
-    html = environment.get_template(template).render({"request": request, **(context or {})})
-    return HTMLResponse(html, status_code=status, headers=security_headers(form_action))
+    """Render ``template`` with ``context`` into a page with safe headers, in the language
+    :func:`~keyfob.server.pages.i18n.request_locale` picks (``ui_locales`` first), with the
+    operator's branding; ``client_logo`` (a client's checked ``logo_uri``) is shown above the
+    heading of pages that have one, its origin added to the page's ``img-src``."""
+    translated = not template.startswith(UNTRANSLATED)
+    locale = request_locale(request, ui_locales) if translated else DEFAULT_LOCALE
+    brand = branding_of(request)
+    page = {
+        "request": request,
+        "locale": locale,
+        "brand": brand,
+        "product": brand.product_name,
+        "script_strings": catalog(locale).script_strings,
+        "client_logo": client_logo,
+        **(context or {}),
+    }
+    html = ENVIRONMENTS[locale].get_template(template).render(page)
+    logo_source = None if client_logo is None else image_source(client_logo)
+    images = (*brand.img_sources, *([logo_source] if logo_source else []))
+    headers = security_headers(form_action, images)
+    return HTMLResponse(html, status_code=status, headers=headers)
 
 
 class NoSniff:

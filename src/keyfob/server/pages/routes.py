@@ -1,7 +1,8 @@
 """The hosted pages' route table: every page and page endpoint declared once, here.
 
 :func:`install` adds them to the app (out of the OpenAPI document: they are pages and the
-endpoints their scripts call, not API), with the static files at ``/static`` and ``/docs``.
+endpoints their scripts call, not API), with the static files at ``/static`` (the operator's
+generated stylesheets before them) and ``/docs``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
-from keyfob.server.pages import docs, hosted, hosted_account, hosted_admin
+from keyfob.server.pages import branding, docs, hosted, hosted_account, hosted_admin
 from keyfob.server.pages.render import mount_static
 
 #: The paths a browser opens here (pages, and the calls of their scripts): on the public URL's
@@ -19,6 +20,7 @@ from keyfob.server.pages.render import mount_static
 BROWSER_PREFIXES = ("/auth/login/", "/auth/registration/", "/auth/logout/")
 
 HOSTED, ADMIN_SIGN_IN, ACCOUNT = ("hosted pages",), ("admin sign-in",), ("account sign-in",)
+BRANDING = ("branding",)
 
 ROUTES: tuple[tuple[str, str, Callable[..., Awaitable[Any]], tuple[str, ...]], ...] = (
     # Client apps' pages (seed 003).
@@ -48,6 +50,9 @@ ROUTES: tuple[tuple[str, str, Callable[..., Awaitable[Any]], tuple[str, ...]], .
     ),
     ("POST", "/account/login/passkey", hosted_account.account_login_passkey, ACCOUNT),
     ("POST", "/account/login/wallet", hosted_account.account_login_wallet, ACCOUNT),
+    # The operator's stylesheets (KEYFOB_ACCENT_COLOR, KEYFOB_EXTRA_CSS), ahead of /static.
+    ("GET", branding.BRAND_CSS, branding.brand_css, BRANDING),
+    ("GET", branding.EXTRA_CSS, branding.extra_css, BRANDING),
 )
 
 

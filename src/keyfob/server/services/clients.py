@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from keyfob.core.client_tokens import issue_client_token, new_client_secret
+from keyfob.core.image_urls import check_image_url
 from keyfob.core.redirects import DELIVERIES, check_redirect_uri
 from keyfob.core.secretbox import seal, unseal
 from keyfob.errors import InvalidRequest, StateRequired, UnknownClient, blame
@@ -87,6 +88,14 @@ def check_client_fields(
     return name, uris
 
 
+def check_logo_uri(uri: str | None) -> str | None:
+    """A client's logo address (None or empty: no logo): https, or http on a loopback host
+    (:func:`~keyfob.core.image_urls.check_image_url`); :class:`InvalidRequest` otherwise."""
+    if uri is None or not uri.strip():
+        return None
+    return check_image_url(uri.strip(), what="The logo URL")
+
+
 async def default_lifetimes(runtime: Runtime) -> tuple[int, int]:
     """Token and SSO lifetimes (minutes) for new clients: the admin's settings, else 5 and 1440."""
     stored = await runtime.store.admin_settings()
@@ -109,13 +118,16 @@ async def create_client(
     client_id: str | None = None,
     require_state: bool = False,
     oidc: OidcSettings | None = None,
+    logo_uri: str | None = None,
 ) -> tuple[ClientRecord, str]:
     """Register a client app with its OpenID Connect settings ``oidc`` (checked by
-    :func:`~keyfob.server.services.oidc_clients.oidc_settings`; None: the defaults) in one
-    write; return it and its secret (shown once, stored sealed)."""
+    :func:`~keyfob.server.services.oidc_clients.oidc_settings`; None: the defaults) and its
+    logo (:func:`check_logo_uri`) in one write; return it and its secret (shown once, stored
+    sealed)."""
     name, uris = check_client_fields(
         name=name, redirect_uris=redirect_uris, token_delivery=token_delivery
     )
+    logo_uri = check_logo_uri(logo_uri)
     token_default, sso_default = await default_lifetimes(runtime)
     now, secret = runtime.now(), new_client_secret()
     client_id = client_id or str(uuid.uuid4())
@@ -136,6 +148,7 @@ async def create_client(
         created_at=now,
         updated_at=now,
         require_state=require_state,
+        logo_uri=logo_uri,
     )
     if oidc is not None:
         record = dataclasses.replace(record, **oidc)

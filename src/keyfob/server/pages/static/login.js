@@ -3,6 +3,7 @@
 "use strict";
 (function () {
   const kf = window.keyfob;
+  const t = kf.t;
   const page = document.getElementById("page");
   const form = document.getElementById("passkey-form");
   const button = document.getElementById("passkey-button");
@@ -11,7 +12,7 @@
 
   async function finish(url, body) {
     const done = await kf.postJSON(url, Object.assign(kf.target(page), body));
-    kf.showStatus("Signed in; returning…", "ok");
+    kf.showStatus(t("Signed in; returning…"), "ok");
     window.location.assign(done.next);
   }
 
@@ -27,8 +28,8 @@
       request.signal = autofill.signal;
     }
     const credential = await navigator.credentials.get(request);
-    if (!credential) throw new Error("No passkey was chosen.");
-    kf.showStatus("Checking your passkey…");
+    if (!credential) throw new Error(t("No passkey was chosen."));
+    kf.showStatus(t("Checking your passkey…"));
     await finish(page.dataset.passkeyUrl, { credential: kf.credentialJSON(credential) });
   }
 
@@ -45,13 +46,13 @@
   form.addEventListener("submit", async function (event) {
     event.preventDefault();
     if (!kf.supported) {
-      kf.showStatus("This browser does not support passkeys.", "error");
+      kf.showStatus(t("This browser does not support passkeys."), "error");
       return;
     }
     if (autofill) autofill.abort();
     button.disabled = true;
     kf.markInvalid(username, false);
-    kf.showStatus("Waiting for your passkey…");
+    kf.showStatus(t("Waiting for your passkey…"));
     try {
       await passkey(false);
     } catch (error) {
@@ -63,11 +64,11 @@
 
   async function withWallet(trigger, run) {
     trigger.disabled = true;
-    kf.showStatus("Waiting for your wallet…");
+    kf.showStatus(t("Waiting for your wallet…"));
     try {
       await finish(page.dataset.walletUrl, await run());
     } catch (error) {
-      kf.showStatus((error && error.message) || "The wallet refused.", "error");
+      kf.showStatus((error && error.message) || t("The wallet refused."), "error");
       trigger.disabled = false;
     }
   }
@@ -86,7 +87,7 @@
       const solButton = document.createElement("button");
       solButton.type = "button";
       solButton.className = "button secondary";
-      solButton.textContent = "Sign in with Solana (" + wallet.name + ")";
+      solButton.textContent = t("Sign in with Solana ({name})", { name: wallet.name });
       solButton.addEventListener("click", () => withWallet(solButton, () => w.solana(wallet)));
       solanaBox.appendChild(solButton);
     }

@@ -1,7 +1,38 @@
 // WebAuthn helpers shared by the hosted pages: JSON options <-> browser objects, JSON posts,
-// and the status line (an aria-live region). Exposed as window.keyfob.
+// the status line (an aria-live region) and t(), the page's translations. Exposed as
+// window.keyfob.
 "use strict";
 (function () {
+  // The page's language: <script type="application/json" id="keyfob-strings"> maps each
+  // English string to its translation (absent on an English page). t() looks a string up and
+  // fills its {name} placeholders; a string it lacks stays English.
+  const strings = (function () {
+    const block = document.getElementById("keyfob-strings");
+    try {
+      return block ? JSON.parse(block.textContent) : {};
+    } catch (error) {
+      return {};
+    }
+  })();
+
+  const has = (object, key) => Object.prototype.hasOwnProperty.call(object, key);
+
+  function t(text, values) {
+    const translated = has(strings, text) ? strings[text] : text;
+    return translated.replace(/\{(\w+)\}/g, (whole, name) =>
+      values && has(values, name) ? String(values[name]) : whole
+    );
+  }
+
+  // A server error's sentence in the page's language: its translation, else the general
+  // sentence of its code ("error:<code>"; a sentence with a name or number in it is in no
+  // catalog), else as the server wrote it.
+  function serverMessage(answer) {
+    if (has(strings, answer.message)) return strings[answer.message];
+    const general = "error:" + answer.error;
+    return answer.error && has(strings, general) ? strings[general] : answer.message;
+  }
+
   function b64urlToBytes(text) {
     const base64 = text.replace(/-/g, "+").replace(/_/g, "/");
     const padded = base64 + "=".repeat((4 - (base64.length % 4)) % 4);
@@ -72,7 +103,7 @@
       answer = null;
     }
     if (!response.ok) {
-      const message = answer && answer.message ? answer.message : "The request failed.";
+      const message = answer && answer.message ? serverMessage(answer) : t("The request failed.");
       const failure = new Error(message);
       failure.code = answer && answer.error;
       throw failure;
@@ -88,12 +119,12 @@
 
   function explain(error) {
     if (error && error.name === "NotAllowedError") {
-      return "The passkey request was cancelled or timed out. Try again.";
+      return t("The passkey request was cancelled or timed out. Try again.");
     }
     if (error && error.name === "InvalidStateError") {
-      return "This device already holds a passkey for this account.";
+      return t("This device already holds a passkey for this account.");
     }
-    return (error && error.message) || "Something went wrong. Try again.";
+    return (error && error.message) || t("Something went wrong. Try again.");
   }
 
   // A call refused with one of these codes names its input as wrong (a malformed or taken
@@ -132,7 +163,7 @@
 
   window.keyfob = {
     b64urlToBytes, bytesToB64url, creationOptions, requestOptions, credentialJSON,
-    postJSON, showStatus, explain, target, blame, markInvalid,
+    postJSON, showStatus, explain, target, t, blame, markInvalid,
     supported: typeof window.PublicKeyCredential === "function",
   };
 })();

@@ -2,6 +2,7 @@
 "use strict";
 (function () {
   const kf = window.keyfob;
+  const t = kf.t;
   const page = document.getElementById("page");
   const form = document.getElementById("register-form");
   const button = document.getElementById("register-button");
@@ -10,12 +11,12 @@
   form.addEventListener("submit", async function (event) {
     event.preventDefault();
     if (!kf.supported) {
-      kf.showStatus("This browser does not support passkeys.", "error");
+      kf.showStatus(t("This browser does not support passkeys."), "error");
       return;
     }
     button.disabled = true;
     kf.markInvalid(username, false);
-    kf.showStatus("Creating your passkey…");
+    kf.showStatus(t("Creating your passkey…"));
     try {
       const request = {};
       const name = username.value.trim();
@@ -25,11 +26,11 @@
       const credential = await navigator.credentials.create({
         publicKey: kf.creationOptions(json),
       });
-      if (!credential) throw new Error("No passkey was created.");
+      if (!credential) throw new Error(t("No passkey was created."));
       const body = { credential: kf.credentialJSON(credential) };
       if (page.dataset.mode !== "enroll") Object.assign(body, kf.target(page));
       const done = await kf.postJSON(page.dataset.verifyUrl, body);
-      kf.showStatus("Account ready; continuing…", "ok");
+      kf.showStatus(t("Account ready; continuing…"), "ok");
       window.location.assign(done.next);
     } catch (error) {
       kf.showStatus(kf.explain(error), "error");

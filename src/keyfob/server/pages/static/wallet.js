@@ -12,6 +12,7 @@
 "use strict";
 (function () {
   const encoder = new TextEncoder();
+  const t = window.keyfob.t;
 
   function hex(bytes) {
     return Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, "0")).join("");
@@ -25,7 +26,7 @@
   async function ethereum(source) {
     const provider = window.ethereum;
     const accounts = await provider.request({ method: "eth_requestAccounts" });
-    if (!accounts || !accounts.length) throw new Error("The wallet shared no account.");
+    if (!accounts || !accounts.length) throw new Error(t("The wallet shared no account."));
     const address = accounts[0];
     const message = await (source || messageFor)("ethereum", address);
     const signature = await provider.request({
@@ -61,7 +62,7 @@
     const connected = await wallet.features["standard:connect"].connect();
     const accounts = (connected && connected.accounts) || wallet.accounts || [];
     const account = accounts[0];
-    if (!account) throw new Error("The wallet shared no account.");
+    if (!account) throw new Error(t("The wallet shared no account."));
     const message = await (source || messageFor)("solana", account.address);
     const [signed] = await wallet.features["solana:signMessage"].signMessage({
       account: account,
