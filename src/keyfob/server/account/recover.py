@@ -25,6 +25,7 @@ from keyfob.server.account.step_up import grant_to_browser
 from keyfob.server.account.views import see_other
 from keyfob.server.infra.inputs import check_form
 from keyfob.server.infra.runtime import Runtime, get_runtime
+from keyfob.server.pages.i18n import N_, page_error_sentence
 from keyfob.server.pages.render import refuse_cross_site, render
 from keyfob.server.services.audit import caller_of, client_ip
 from keyfob.server.services.devices import device_seen
@@ -39,6 +40,7 @@ from keyfob.store.records import UserRecord
 
 RECOVER_PATH = "/account/recover"
 _MAX_FIELD = 512
+TITLE = N_("Recover your account")
 
 
 async def recover_page(request: Request) -> Response:
@@ -106,12 +108,16 @@ async def _signed_in(
 def _code_page(
     request: Request, *, identifier: str = "", error: KeyfobError | None = None
 ) -> Response:
-    context = {"title": "Recover your account", "identifier": identifier, "error": error}
+    context = {
+        "title": TITLE,
+        "identifier": identifier,
+        "error_message": error and page_error_sentence(request, error),
+    }
     return render(request, "account/recover.html", context, status=_status(error))
 
 
 def _link_page(request: Request, *, error: KeyfobError | None = None) -> Response:
-    context = {"title": "Recover your account", "error": error}
+    context = {"title": TITLE, "error_message": error and page_error_sentence(request, error)}
     return render(request, "account/recover_link.html", context, status=_status(error))
 
 

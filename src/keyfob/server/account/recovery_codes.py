@@ -15,6 +15,7 @@ from keyfob.errors import StepUpRequired
 from keyfob.server.account.guard import holder_form
 from keyfob.server.account.step_up import require_step_up
 from keyfob.server.account.views import page_endpoint
+from keyfob.server.pages.i18n import N_
 from keyfob.server.pages.render import render
 from keyfob.server.services.recovery import generate_recovery_codes
 
@@ -36,5 +37,5 @@ async def generate_codes(request: Request) -> Response:
         raise StepUpRequired(STEP_UP_FIRST) from None
     codes = await generate_recovery_codes(holder.runtime, holder.user)
     await holder.audit("recovery_codes_generated", count=len(codes))
-    context = {"title": "Your recovery codes", "user": holder.user, "codes": codes}
+    context = {"title": N_("Your recovery codes"), "user": holder.user, "codes": codes}
     return render(request, "account/recovery_codes.html", context)

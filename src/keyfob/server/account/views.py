@@ -20,6 +20,7 @@ from keyfob.core.amr import RECOVERY
 from keyfob.errors import KeyfobError, StepUpRequired
 from keyfob.server.account.guard import HOME, Holder, account_endpoint
 from keyfob.server.account.step_up import require_step_up
+from keyfob.server.pages.i18n import N_, page_error_sentence
 from keyfob.server.pages.render import render
 from keyfob.server.services.account_sessions import sessions_of
 from keyfob.server.services.connected_apps import connected_apps
@@ -28,18 +29,19 @@ from keyfob.store.passkeys import PASSKEY
 
 # A redirect names what was done by a code, never by free text, so that a crafted link can
 # only show one of these sentences.
+# Each is translated where the page shows it.
 FLASHES = {
-    "signed_in": "You are signed in.",
-    "passkey_added": "Your new passkey is ready: you can sign in with it now.",
-    "passkey_renamed": "The passkey was renamed.",
-    "wallet_linked": "The wallet was linked: it signs in to this account now.",
-    "method_removed": "The sign-in method was removed; the sessions it opened have ended.",
-    "recovered": (
+    "signed_in": N_("You are signed in."),
+    "passkey_added": N_("Your new passkey is ready: you can sign in with it now."),
+    "passkey_renamed": N_("The passkey was renamed."),
+    "wallet_linked": N_("The wallet was linked: it signs in to this account now."),
+    "method_removed": N_("The sign-in method was removed; the sessions it opened have ended."),
+    "recovered": N_(
         "You are signed in by account recovery. Add a new passkey or wallet now (no further "
         "confirmation is asked for the next few minutes), then generate new recovery codes."
     ),
-    "session_ended": "The session has ended.",
-    "app_revoked": "The app is disconnected; it asks again at its next sign-in.",
+    "session_ended": N_("The session has ended."),
+    "app_revoked": N_("The app is disconnected; it asks again at its next sign-in."),
 }
 #: The forms of the page that are always there (their errors are shown beside them).
 SHOWN_ACTIONS = (
@@ -49,6 +51,7 @@ SHOWN_ACTIONS = (
     "sessions/end-all",
     "apps/revoke",
 )
+#: The chains' names, the same in every language.
 CHAINS = {"ethereum": "Ethereum", "solana": "Solana", "nimiq": "Nimiq"}
 
 
@@ -118,7 +121,7 @@ async def account_page(
     errors = _beside_forms(errors or {}, passkeys, wallets)
     runtime, user = holder.runtime, holder.user
     context: dict[str, Any] = {
-        "title": "Your account",
+        "title": N_("Your account"),
         "user": holder.user,
         "csrf": holder.csrf,
         "flash": FLASHES.get(request.query_params.get("done", "")),
@@ -151,11 +154,11 @@ def _beside_forms(
 
 
 async def failed(request: Request, holder: Holder, error: KeyfobError) -> Response:
-    """The account page again with ``error`` beside the form that was sent."""
+    """The account page again with ``error`` beside the form that was sent, its sentence in
+    the page's language."""
     status = error.status if 400 <= error.status < 500 else 400
-    return await account_page(
-        request, holder, errors={request.url.path: error.message}, status=status
-    )
+    message = page_error_sentence(request, error)
+    return await account_page(request, holder, errors={request.url.path: message}, status=status)
 
 
 #: How the account page's endpoints are decorated (see :func:`account_endpoint`).

@@ -81,4 +81,37 @@ PAGE_ERRORS = (
     N_("This sign-in request has expired or is not valid; go back to the app and start again."),
     N_("This consent form is not valid any more; go back to the app and start again."),
     N_("This sign-out form is not valid any more."),
+    # The account page (keyfob.server.account, its services and store calls).
+    N_("This request was sent from another site."),
+    N_("Your keyfob session has ended; sign in again."),
+    N_("This session has reached its maximum age; sign in again."),
+    N_("You have no sign-in method with this id."),
+    N_("This is your last way to sign in; add another before removing it."),
+    N_("Give the passkey a name."),
+    N_("A passkey's name cannot hold control characters."),
+    N_("This passkey is already registered."),
+    N_("This wallet already signs in to another account."),
+    N_("This app is not connected to your account."),
+    N_(
+        "Confirm it is you first: this change needs a fresh proof from a passkey or wallet "
+        "already on your account."
+    ),
+    N_(
+        "New recovery codes replace the old ones, so keyfob asks you to confirm first: confirm "
+        "with a passkey or wallet of this account, then generate them again."
+    ),
+    N_(
+        "This recovery code does not open that account: check both, and that the code was not "
+        "used before."
+    ),
+    # Step-up (keyfob.server.services.step_up).
+    N_("Your account has no passkey: confirm with a wallet of it."),
+    N_("Name the wallet that confirms: chain and address."),
+    N_("This wallet is not a sign-in method of your account."),
+    N_("This passkey is not a sign-in method of your account."),
+    N_("Send a passkey credential or a signed message, not both."),
+    N_("Send a passkey credential, or chain, message and signature."),
+    N_("This challenge was not issued for a step-up."),
+    N_("This challenge was issued for another account."),
+    N_("This chain id is not accepted here."),
 )

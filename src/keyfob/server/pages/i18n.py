@@ -33,7 +33,15 @@ DEFAULT_LOCALE = "en"
 LOCALES_DIR = Path(__file__).parent / "locales"
 STATIC_DIR = Path(__file__).parent / "static"
 #: The page scripts whose ``t("...")`` strings a page carries as its script catalog.
-SCRIPTS = ("passkey.js", "login.js", "registration.js", "wallet.js", "form_post.js")
+SCRIPTS = (
+    "passkey.js",
+    "login.js",
+    "registration.js",
+    "wallet.js",
+    "form_post.js",
+    "account.js",
+    "recover_link.js",
+)
 _TAG = re.compile(r"[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*")
 _MAX_TAGS = 16  # a longer Accept-Language is read only this far
 ERROR_KEY = "error:"  # script strings: the general sentence of an error code
@@ -156,6 +164,12 @@ def page_gettext(request: Request, ui_locales: Sequence[str] = ()) -> Callable[[
     """``gettext`` in the language of the page answering ``request`` (for sentences a
     handler builds: ``_("... %(name)s ...") % {"name": ...}``)."""
     return catalog(request_locale(request, ui_locales)).gettext
+
+
+def page_error_sentence(request: Request, error: errors.KeyfobError) -> str:
+    """``error``'s sentence in the language of the page answering ``request`` (see
+    :meth:`Catalog.error_sentence`)."""
+    return catalog(request_locale(request)).error_sentence(error.code, error.message)
 
 
 def N_(message: str) -> str:

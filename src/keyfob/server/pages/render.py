@@ -30,9 +30,9 @@ from keyfob.server.pages.i18n import DEFAULT_LOCALE, LOCALES, catalog, request_l
 
 STATIC_DIR = Path(__file__).parent / "static"
 
-#: Templates not translated yet: rendered in English whatever the browser asks (the admin
-#: panel; the account page until its strings are marked, see docs/translations.md).
-UNTRANSLATED = ("admin/", "account/")
+#: Templates not translated: rendered in English whatever the browser asks (the admin panel,
+#: see docs/translations.md).
+UNTRANSLATED = ("admin/",)
 
 
 def _environment(locale: str) -> Environment:

@@ -6,6 +6,7 @@
 "use strict";
 (function () {
   const kf = window.keyfob;
+  const t = kf.t;
   const w = kf.wallets;
   const root = document.getElementById("account");
   const panel = document.getElementById("step-up");
@@ -32,7 +33,8 @@
       answer = null;
     }
     if (!response.ok) {
-      const failure = new Error((answer && answer.message) || "The request failed.");
+      const message = answer && answer.message ? kf.serverMessage(answer) : t("The request failed.");
+      const failure = new Error(message);
       failure.code = answer && answer.error;
       throw failure;
     }
@@ -51,12 +53,12 @@
 
   const proofs = {
     passkey: async function () {
-      if (!kf.supported) throw new Error("This browser does not support passkeys.");
+      if (!kf.supported) throw new Error(t("This browser does not support passkeys."));
       const challenge = await call("/account/step-up/options", {});
       const credential = await navigator.credentials.get({
         publicKey: kf.requestOptions(challenge.options),
       });
-      if (!credential) throw new Error("No passkey was chosen.");
+      if (!credential) throw new Error(t("No passkey was chosen."));
       return { credential: kf.credentialJSON(credential) };
     },
     ethereum: () => w.ethereum(stepUpMessage),
@@ -78,15 +80,15 @@
   }
 
   async function stepUp() {
-    kf.showStatus("Confirm it is you to make this change.");
+    kf.showStatus(t("Confirm it is you to make this change."));
     try {
       for (;;) {
         const prove = await choose();
         try {
-          kf.showStatus("Waiting for your confirmation…");
+          kf.showStatus(t("Waiting for your confirmation…"));
           const granted = await call("/account/step-up/verify", await prove());
           grantUntil = Date.now() + granted.expiresIn * 1000;
-          kf.showStatus("Confirmed.", "ok");
+          kf.showStatus(t("Confirmed."), "ok");
           return;
         } catch (error) {
           kf.showStatus(kf.explain(error), "error"); // pick again, or cancel
@@ -114,7 +116,7 @@
     trigger.disabled = true;
     try {
       const done = await withStepUp(change);
-      kf.showStatus("Done; reloading…", "ok");
+      kf.showStatus(t("Done; reloading…"), "ok");
       window.location.assign(done.next);
     } catch (error) {
       kf.showStatus(kf.explain(error), "error");
@@ -123,7 +125,7 @@
   }
 
   document.getElementById("step-up-cancel").addEventListener("click", function () {
-    if (choosing) choosing.reject(new Error("Cancelled: nothing was changed."));
+    if (choosing) choosing.reject(new Error(t("Cancelled: nothing was changed.")));
     choosing = null;
   });
   const passkeyChoice = document.getElementById("step-up-passkey");
@@ -154,7 +156,7 @@
   addForm.addEventListener("submit", function (event) {
     event.preventDefault();
     if (!kf.supported) {
-      kf.showStatus("This browser does not support passkeys.", "error");
+      kf.showStatus(t("This browser does not support passkeys."), "error");
       return;
     }
     const name = document.getElementById("new-passkey-name").value.trim();
@@ -163,8 +165,8 @@
       const credential = await navigator.credentials.create({
         publicKey: kf.creationOptions(options),
       });
-      if (!credential) throw new Error("No passkey was created.");
-      kf.showStatus("Saving your new passkey…");
+      if (!credential) throw new Error(t("No passkey was created."));
+      kf.showStatus(t("Saving your new passkey…"));
       const body = { credential: kf.credentialJSON(credential) };
       if (name) body.name = name;
       return call("/account/passkeys/verify", body);
@@ -173,7 +175,7 @@
 
   function link(trigger, sign) {
     run(trigger, async function () {
-      kf.showStatus("Waiting for the wallet to add…");
+      kf.showStatus(t("Waiting for the wallet to add…"));
       return call("/account/wallets", await sign());
     });
   }
@@ -196,14 +198,14 @@
       const button = document.createElement("button");
       button.type = "button";
       button.className = "button secondary";
-      button.textContent = "Link a Solana wallet (" + wallet.name + ")";
+      button.textContent = t("Link a Solana wallet ({name})", { name: wallet.name });
       button.addEventListener("click", () => link(button, () => w.solana(wallet)));
       linkSolana.appendChild(button);
       if (!hasSolanaWallet) continue;
       const choice = document.createElement("button");
       choice.type = "button";
       choice.className = "button secondary";
-      choice.textContent = "Confirm with your Solana wallet (" + wallet.name + ")";
+      choice.textContent = t("Confirm with your Solana wallet ({name})", { name: wallet.name });
       choice.addEventListener("click", () => chosen(() => w.solana(wallet, stepUpMessage)));
       solanaChoices.appendChild(choice);
     }

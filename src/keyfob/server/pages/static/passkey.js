@@ -163,7 +163,7 @@
 
   window.keyfob = {
     b64urlToBytes, bytesToB64url, creationOptions, requestOptions, credentialJSON,
-    postJSON, showStatus, explain, target, t, blame, markInvalid,
+    postJSON, showStatus, explain, target, t, serverMessage, blame, markInvalid,
     supported: typeof window.PublicKeyCredential === "function",
   };
 })();
