@@ -65,8 +65,8 @@ async def test_the_account_page_with_every_section_in_german(
         codes = await browser.post("/account/recovery-codes", headers=DE)
         assert codes.status_code == 200, codes.text
         assert "Ihre Wiederherstellungscodes" in visible_texts(codes.text)
-        english = await browser.post("/account/recovery-codes", headers=EN)
-        assert_german(english.text, codes.text)
+        in_english = await browser.post("/account/recovery-codes", headers=EN)
+        assert_german(in_english.text, codes.text)
 
         english, german = await both(browser.client, "/account?done=passkey_added")
         texts = visible_texts(german)
