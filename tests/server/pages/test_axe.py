@@ -136,6 +136,8 @@ NO_PAGE: dict[Route, str] = {
     ("POST", "/account/sessions/end-all"): _ACCOUNT_FORM,
     ("POST", "/account/apps/revoke"): _ACCOUNT_FORM,
     ("POST", "/account/recover/link"): "redirects, or GET /account/recover/link's page",
+    ("GET", "/static/brand.css"): "a stylesheet (the accent colour), no page",
+    ("GET", "/static/extra.css"): "a stylesheet (KEYFOB_EXTRA_CSS), no page",
     ("GET", "/admin"): _REDIRECT,
     ("POST", "/admin/sign-out"): _REDIRECT,
     ("POST", "/admin/clients/{client_id}/delete"): _REDIRECT,
