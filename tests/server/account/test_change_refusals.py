@@ -318,6 +318,11 @@ async def test_bad_names_are_refused_beside_the_form(
     response = await h.browser.post(action, {} if name is None else {"name": name})
     await assert_refused(h, "rename", response, 422, "invalid_request")
     assert message in (error_beside(response.text, action) or "")
+    # The name field is tied to the error beside it and takes the focus.
+    error_id = "error-" + action.replace("/", "-")
+    field = f'id="name-{h.passkey.identity.id}" name="name" maxlength="64" required'
+    marked = f' aria-invalid="true" aria-describedby="{error_id}" autofocus'
+    assert field + marked in response.text
 
 
 async def test_a_name_of_64_characters_is_kept(server: Server, node_clients: NodeClients) -> None:

@@ -147,6 +147,7 @@ async def test_code_refusals(server: Server, case: str) -> None:
     assert refused.headers["content-type"].startswith("text/html")
     assert "set-cookie" not in refused.headers
     assert 'id="recover-error"' in refused.text
+    assert 'aria-invalid="true" aria-describedby="recover-error" autofocus' in refused.text
     if status == 401:
         assert FAILED in refused.text
         assert f'value="{identifier}"' in refused.text  # typed again, never the code
