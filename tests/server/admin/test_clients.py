@@ -214,7 +214,7 @@ async def test_a_client_logo_is_set_changed_and_removed(server: Server) -> None:
     (created,) = await admin_events(panel)
     assert json.loads(created.detail)["logo_uri"] == logo
     form = await panel.get(f"/admin/clients/{client_id}")
-    assert f'name="logo_uri" type="url" value="{logo}"' in form.text
+    assert f'name="logo_uri" type="url" aria-describedby="logo-hint" value="{logo}"' in form.text
     signin = await server.client.get(f"/auth/registration/{client_id}")  # the admin is signed in
     assert f'<img class="client-logo" src="{logo}" alt="Notes logo"' in signin.text
 
