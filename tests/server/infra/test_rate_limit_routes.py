@@ -63,6 +63,8 @@ NOT_LIMITED = {
     ("GET", "/openapi.json"): "reads",
     ("GET", "/docs"): "reads",
     ("GET", "/docs/oauth2-redirect"): "reads",
+    ("GET", "/static/brand.css"): "reads (a stylesheet made once from the settings)",
+    ("GET", "/static/extra.css"): "reads (the operator's stylesheet file)",
     ("GET", "/.well-known/jwks.json"): "reads",
     ("GET", "/auth/denylist"): "reads",
     ("GET", "/healthz"): "reads",
