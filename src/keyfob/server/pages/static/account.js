@@ -15,30 +15,8 @@
   let grantUntil = Date.now() + Number(root.dataset.stepUpLeft || 0) * 1000;
   let choosing = null; // {resolve, reject} while the step-up panel waits for a choice
 
-  async function call(url, body) {
-    const response = await fetch(url, {
-      method: "POST",
-      headers: {
-        "Content-Type": "application/json",
-        Accept: "application/json",
-        "X-CSRF-Token": csrf,
-      },
-      body: JSON.stringify(body || {}),
-      credentials: "same-origin",
-    });
-    let answer = null;
-    try {
-      answer = await response.json();
-    } catch (error) {
-      answer = null;
-    }
-    if (!response.ok) {
-      const message = answer && answer.message ? kf.serverMessage(answer) : t("The request failed.");
-      const failure = new Error(message);
-      failure.code = answer && answer.error;
-      throw failure;
-    }
-    return answer;
+  function call(url, body) {
+    return kf.postJSON(url, body, { "X-CSRF-Token": csrf });
   }
 
   function confirmed() {

@@ -89,10 +89,13 @@
     };
   }
 
-  async function postJSON(url, body) {
+  // POST ``body`` as JSON (with ``headers`` besides, e.g. a CSRF token); the answer, or an
+  // Error carrying the server's sentence (in the page's language) and its ``code``.
+  async function postJSON(url, body, headers) {
     const response = await fetch(url, {
       method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      headers: Object.assign(
+        { "Content-Type": "application/json", Accept: "application/json" }, headers),
       body: JSON.stringify(body || {}),
       credentials: "same-origin",
     });
