@@ -30,7 +30,6 @@ from tests.browser_fixtures import (
     PASSKEY_AUTHENTICATOR,
     CallbackApp,
     LiveKeyfob,
-    ServerThread,
     inject_ethereum,
     serve_callback_app,
 )
@@ -165,26 +164,6 @@ def test_every_page_route_is_audited() -> None:
     assert not undecided, f"audit these pages in test_axe.py, or say why they are none: {undecided}"
     assert set(AUDITED) | set(NO_PAGE) <= routes, "listed routes the app no longer has"
     assert not set(AUDITED) & set(NO_PAGE)
-
-
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveKeyfob]:
-    """One keyfob over HTTP for the module, on a fresh SQLite file."""
-    home = tmp_path_factory.mktemp("keyfob")
-    server = ServerThread()
-    settings = Settings(
-        public_url=f"http://localhost:{server.port}",
-        data_dir=home / "data",
-        database_url=f"sqlite+aiosqlite:///{home / 'keyfob.db'}",
-        secret_key=secrets.token_urlsafe(32),
-        rate_limit=0,
-    )
-    app = create_app(settings)
-    try:
-        server.start(app)
-        yield LiveKeyfob(f"http://localhost:{server.port}", app, settings, server)
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
